@@ -1,0 +1,62 @@
+"""Mini-batch iteration.
+
+``batch_size = m`` gives batch gradient descent, ``1`` stochastic gradient
+descent, anything between mini-batch gradient descent (powers of two such as
+32..1024 suit the hardware). The order is reshuffled every epoch from an
+explicit Generator; the last partial batch is kept. Each batch is gathered
+once, with ``numpy.take(..., out=...)`` into a buffer reused across steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from ..errors import ConfigError
+
+
+class MiniBatches:
+    """Iterate ``(X_batch, y_batch)`` over one epoch of ``(X, y)``.
+
+    Parameters
+    ----------
+    X : ndarray, shape (m, n)
+    y : ndarray, shape (m,) or (m, k)
+    batch_size : int
+        1 <= batch_size; values above m mean the whole set.
+    rng : numpy.random.Generator or None
+        Shuffles each epoch; None keeps the given order.
+
+    The yielded arrays are views of reused buffers: they are valid until the
+    next batch is drawn (copy them to keep them).
+    """
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, batch_size: int, rng: np.random.Generator | None) -> None:
+        if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
+        self.X, self.y, self.rng = X, y, rng
+        self.m = X.shape[0]
+        self.batch_size = min(int(batch_size), self.m)
+        self._xbuf = np.empty((self.batch_size,) + X.shape[1:], X.dtype)
+        self._ybuf = np.empty((self.batch_size,) + y.shape[1:], y.dtype)
+
+    def __len__(self) -> int:
+        return -(-self.m // self.batch_size)
+
+    def epoch_order(self) -> np.ndarray:
+        """The sample order for one epoch (draws from ``rng`` once)."""
+        return self.rng.permutation(self.m) if self.rng is not None else np.arange(self.m)
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        order = self.epoch_order()
+        if self.batch_size == self.m and self.rng is None:
+            yield self.X, self.y
+            return
+        for start in range(0, self.m, self.batch_size):
+            idx = order[start:start + self.batch_size]
+            n = idx.size
+            xb, yb = self._xbuf[:n], self._ybuf[:n]
+            np.take(self.X, idx, axis=0, out=xb)
+            np.take(self.y, idx, axis=0, out=yb)
+            yield xb, yb

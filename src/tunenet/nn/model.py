@@ -1,0 +1,258 @@
+"""Sequential models and the ``mlp`` builder.
+
+A :class:`Sequential` chains layers; its ``output`` (``"softmax"``,
+``"sigmoid"`` or ``"linear"``) says how logits become predictions and which
+loss trains it. All parameters of a model live in one contiguous buffer
+(``flat_values``) and all gradients in another (``flat_grads``); each
+:class:`~tunenet.nn.parameter.Parameter` holds views into them, so an optimiser
+can update the whole model with a few vectorised operations.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..errors import ConfigError, DataError
+from .layers import BatchNorm, Dense, Dropout, Layer, layer_from_config
+from .layers import activation as make_activation
+from .losses import Loss, add_penalty_grad, loss_for_output
+from .parameter import Parameter, flatten_parameters
+
+OUTPUTS = ("softmax", "sigmoid", "linear")
+
+
+class Sequential:
+    """A stack of layers applied in order.
+
+    Parameters
+    ----------
+    layers : list of Layer
+    output : {"softmax", "sigmoid", "linear"}
+        How the final logits are read: class probabilities, a binary
+        probability, or real values (regression).
+    """
+
+    def __init__(self, layers: Sequence[Layer], output: str = "softmax") -> None:
+        if output not in OUTPUTS:
+            raise ConfigError(f"unknown output {output!r}; expected one of {', '.join(OUTPUTS)}")
+        if not layers:
+            raise ConfigError("a model needs at least one layer")
+        self.layers = list(layers)
+        self.output = output
+        counts: Counter[str] = Counter()
+        for layer in self.layers:
+            layer.set_name(f"{layer.kind}{counts[layer.kind]}")
+            counts[layer.kind] += 1
+            layer.propagate = True
+        self.layers[0].propagate = False
+        dense = [layer for layer in self.layers if isinstance(layer, Dense)]
+        if not dense:
+            raise ConfigError("a model needs at least one Dense layer")
+        self.n_in = dense[0].n_in
+        self.n_out = self.output_dim()
+        self.loss = loss_for_output(output)
+        self.metadata: dict = {}
+        self._flatten()
+
+    # -- parameters -------------------------------------------------------
+    def _flatten(self) -> None:
+        """Move every parameter into one value buffer and one gradient buffer."""
+        try:
+            self.flat = flatten_parameters(self.parameters())
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        self.dtype = self.flat.values.dtype
+        self.flat_values, self.flat_grads = self.flat.values, self.flat.grads
+
+    def parameters(self) -> list[Parameter]:
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def named_parameters(self) -> dict[str, Parameter]:
+        return {p.name: p for p in self.parameters()}
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Non-trainable buffers, keyed ``"bn0.running_mean"`` etc."""
+        return {f"{layer.name}.{k}": v for layer in self.layers for k, v in layer.state().items()}
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        own = self.state()
+        for key, value in state.items():
+            if key not in own:
+                raise ConfigError(f"unknown state entry {key!r}")
+            own[key][...] = value
+
+    def zero_grad(self) -> None:
+        self.flat_grads.fill(0)
+
+    @property
+    def n_parameters(self) -> int:
+        return int(self.flat_values.size)
+
+    # -- computation ------------------------------------------------------
+    def forward(self, X: np.ndarray, *, training: bool = False) -> np.ndarray:
+        """Logits of shape ``(m, n_out)`` for ``X`` of shape ``(m, n_in)``."""
+        out = X
+        for layer in self.layers:
+            out = layer.forward(out, training=training)
+        return out
+
+    def backward(self, dlogits: np.ndarray) -> None:
+        """Fill every parameter's gradient from ``dL/dlogits`` (shape ``(m, n_out)``)."""
+        grad = dlogits
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+
+    def loss_and_grads(self, X: np.ndarray, y: np.ndarray, l2: float = 0.0, l1: float = 0.0,
+                       loss: Loss | None = None) -> float:
+        """One training-mode forward and backward pass; gradients include the penalty.
+
+        Returns ``J = data_loss + penalty`` on the batch.
+        """
+        loss = loss or self.loss
+        logits = self.forward(X, training=True)
+        params = self.parameters()
+        value, dlogits = loss(logits, y, params, l2=l2, l1=l1)
+        self.backward(dlogits)
+        add_penalty_grad(params, l2, l1, X.shape[0])
+        return value
+
+    def check_input(self, X, name: str = "X") -> np.ndarray:
+        """``X`` as a 2-D finite array of the model's width and dtype, or a DataError."""
+        X = np.asarray(X)
+        if X.dtype.kind not in "biuf":
+            raise DataError(f"{name} must be numeric, got dtype {X.dtype}")
+        if X.ndim != 2:
+            raise DataError(f"{name} must be 2-D (n_samples, n_features), got shape {X.shape}")
+        if X.shape[1] != self.n_in:
+            raise DataError(f"{name} has {X.shape[1]} features; the model expects {self.n_in}")
+        bad = np.argwhere(~np.isfinite(X))
+        if bad.size:
+            r, c = bad[0]
+            raise DataError(f"{name} has a non-finite value ({X[r, c]}) at row {r}, column {c}")
+        return X.astype(self.dtype, copy=False)
+
+    def predict_proba(self, X: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+        """Class probabilities ``(m, k)`` (softmax, sigmoid) or values (linear)."""
+        X = self.check_input(X)
+        chunks = [self.loss.predict_proba(self.forward(X[i:i + batch_size], training=False))
+                  for i in range(0, X.shape[0], batch_size)]
+        return np.concatenate(chunks) if chunks else np.empty((0, self.n_out), self.dtype)
+
+    def predict(self, X: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+        """Class indices ``(m,)`` for classifiers, values ``(m, k)`` for regression."""
+        out = self.predict_proba(X, batch_size)
+        return out if self.output == "linear" else out.argmax(axis=1)
+
+    # -- description ------------------------------------------------------
+    def output_dim(self) -> int:
+        n = self.layers[0].n_in if isinstance(self.layers[0], Dense) else self.n_in
+        for layer in self.layers:
+            n = layer.output_dim(n)
+        return n
+
+    def config(self) -> dict:
+        return {"output": self.output, "layers": [layer.config() for layer in self.layers]}
+
+    @classmethod
+    def from_config(cls, config: dict, dtype=np.float32) -> Sequential:
+        """An architecture from :meth:`config` (weights zero until loaded)."""
+        try:
+            layers = [layer_from_config(c, dtype) for c in config["layers"]]
+            return cls(layers, output=config["output"])
+        except (KeyError, TypeError) as exc:
+            raise ConfigError(f"malformed model architecture: {exc}") from None
+
+    def astype(self, dtype) -> Sequential:
+        """A copy of the model with parameters and state in ``dtype``."""
+        clone = Sequential.from_config(self.config(), dtype=dtype)
+        clone.flat_values[...] = self.flat_values
+        clone.load_state(self.state())
+        for mine, theirs in zip(self.layers, clone.layers):
+            if isinstance(mine, Dropout):
+                theirs.rng = mine.rng
+        return clone
+
+    def copy(self) -> Sequential:
+        return self.astype(self.dtype)
+
+    def set_rng(self, rng: np.random.Generator) -> None:
+        """Draw every dropout mask from ``rng``."""
+        for layer in self.layers:
+            if isinstance(layer, Dropout):
+                layer.rng = rng
+
+    def summary(self) -> str:
+        """A table of layers, output shapes and parameter counts."""
+        rows = [("layer", "type", "output shape", "params")]
+        n = self.n_in
+        for layer in self.layers:
+            n = layer.output_dim(n)
+            count = sum(p.size for p in layer.parameters())
+            rows.append((layer.name, repr(layer), f"(None, {n})", f"{count:,}"))
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        line = "  ".join("-" * w for w in widths)
+        out = [f"Sequential  input (None, {self.n_in})  output {self.output}", line]
+        for i, r in enumerate(rows):
+            out.append("  ".join(c.ljust(w) if j < 3 else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths))))
+            if i == 0:
+                out.append(line)
+        out.append(line)
+        trainable = self.n_parameters
+        buffers = sum(v.size for v in self.state().values())
+        out.append(f"trainable parameters: {trainable:,}   non-trainable buffers: {buffers:,}   dtype: {self.dtype}")
+        return "\n".join(out)
+
+    def __repr__(self) -> str:
+        return f"Sequential({self.layers!r}, output={self.output!r})"
+
+
+def mlp(n_in: int, hidden: Sequence[int] = (256, 128), n_out: int = 10, activation: str = "relu",
+        init: str = "he", batchnorm: bool | str = False, keep_prob: float | Sequence[float] = 1.0,
+        output: str = "softmax", seed: int = 0, dtype=np.float32,
+        rng: np.random.Generator | None = None) -> Sequential:
+    """Build a fully connected network.
+
+    Each hidden layer is ``Dense -> [BatchNorm] -> activation -> [Dropout]``
+    (``batchnorm="after"`` puts batch norm after the activation instead). A
+    Dense layer followed directly by batch norm has no bias. The output layer
+    is a Dense layer to ``n_out`` logits; ``output`` picks softmax, sigmoid
+    (``n_out`` must be 1) or linear. Weights are drawn from
+    ``rng`` or ``numpy.random.default_rng(seed)``.
+
+    Parameters
+    ----------
+    keep_prob : float or list of float
+        Dropout keep probability after each hidden layer (1.0 = no dropout).
+    """
+    hidden = list(hidden)
+    if any(not isinstance(h, (int, np.integer)) or h < 1 for h in hidden):
+        raise ConfigError(f"hidden layer sizes must be positive integers, got {hidden!r}")
+    if batchnorm not in (False, True, "before", "after"):
+        raise ConfigError(f"batchnorm must be false, true, 'before' or 'after', got {batchnorm!r}")
+    if output not in OUTPUTS:
+        raise ConfigError(f"unknown output {output!r}; expected one of {', '.join(OUTPUTS)}")
+    if output == "sigmoid" and n_out != 1:
+        raise ConfigError(f"a sigmoid output has one unit; got n_out={n_out}")
+    keep = list(keep_prob) if isinstance(keep_prob, (list, tuple)) else [keep_prob] * len(hidden)
+    if len(keep) != len(hidden):
+        raise ConfigError(f"keep_prob has {len(keep)} values for {len(hidden)} hidden layers")
+    position = "before" if batchnorm is True else batchnorm
+    rng = rng if rng is not None else np.random.default_rng(seed)
+    layers: list[Layer] = []
+    width = n_in
+    for units, kp in zip(hidden, keep):
+        activation_layer = make_activation(activation)
+        layers.append(Dense(width, units, init=init, bias=position != "before", rng=rng, dtype=dtype))
+        if position == "before":
+            layers.append(BatchNorm(units, dtype=dtype))
+        layers.append(activation_layer)
+        if position == "after":
+            layers.append(BatchNorm(units, dtype=dtype))
+        if kp != 1.0:
+            layers.append(Dropout(kp, rng=rng))
+        width = units
+    layers.append(Dense(width, n_out, init=init, rng=rng, dtype=dtype))
+    return Sequential(layers, output=output)

@@ -1,0 +1,1 @@
+"""tunenet.train."""
