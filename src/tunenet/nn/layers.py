@@ -58,6 +58,12 @@ class Layer:
     def output_dim(self, n_in: int) -> int:
         return n_in
 
+    def cast(self, dtype) -> None:
+        """Convert parameters (and buffers) to ``dtype``, gradients reset to zero."""
+        for p in self.parameters():
+            p.value = p.value.astype(dtype)
+            p.grad = np.zeros_like(p.value)
+
     def config(self) -> dict:
         return {"type": type(self).__name__}
 
@@ -264,6 +270,11 @@ class BatchNorm(Layer):
 
     def state(self):
         return {"running_mean": self.running_mean, "running_var": self.running_var}
+
+    def cast(self, dtype) -> None:
+        super().cast(dtype)
+        self.running_mean = self.running_mean.astype(dtype)
+        self.running_var = self.running_var.astype(dtype)
 
     def forward(self, x, *, training):
         if not training:

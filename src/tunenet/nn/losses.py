@@ -84,7 +84,7 @@ def _class_indices(y: np.ndarray, k: int, loss: str) -> np.ndarray:
     if bad.size:
         i = int(bad[0])
         raise DataError(
-            f"{loss}: label {y[i]!r} at index {i} is out of range; expected 0..{k - 1} for {k} outputs"
+            f"{loss}: label {y[i].item()!r} at index {i} is out of range; expected 0..{k - 1} for {k} outputs"
         )
     return y
 

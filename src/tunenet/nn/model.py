@@ -10,6 +10,7 @@ can update the whole model with a few vectorised operations.
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from collections.abc import Sequence
 
@@ -106,10 +107,11 @@ class Sequential:
             grad = layer.backward(grad)
 
     def loss_and_grads(self, X: np.ndarray, y: np.ndarray, l2: float = 0.0, l1: float = 0.0,
-                       loss: Loss | None = None) -> float:
+                       loss: Loss | None = None) -> tuple[float, np.ndarray]:
         """One training-mode forward and backward pass; gradients include the penalty.
 
-        Returns ``J = data_loss + penalty`` on the batch.
+        Returns ``(J, logits)``: ``J = data_loss + penalty`` on the batch and the
+        logits ``(m, n_out)`` it was computed from.
         """
         loss = loss or self.loss
         logits = self.forward(X, training=True)
@@ -117,7 +119,7 @@ class Sequential:
         value, dlogits = loss(logits, y, params, l2=l2, l1=l1)
         self.backward(dlogits)
         add_penalty_grad(params, l2, l1, X.shape[0])
-        return value
+        return value, logits
 
     def check_input(self, X, name: str = "X") -> np.ndarray:
         """``X`` as a 2-D finite array of the model's width and dtype, or a DataError."""
@@ -166,13 +168,12 @@ class Sequential:
             raise ConfigError(f"malformed model architecture: {exc}") from None
 
     def astype(self, dtype) -> Sequential:
-        """A copy of the model with parameters and state in ``dtype``."""
-        clone = Sequential.from_config(self.config(), dtype=dtype)
-        clone.flat_values[...] = self.flat_values
-        clone.load_state(self.state())
-        for mine, theirs in zip(self.layers, clone.layers):
-            if isinstance(mine, Dropout):
-                theirs.rng = mine.rng
+        """A deep copy of the model (same layer classes) with arrays in ``dtype``."""
+        layers = copy.deepcopy(self.layers)
+        for layer in layers:
+            layer.cast(dtype)
+        clone = type(self)(layers, output=self.output)
+        clone.metadata = copy.deepcopy(self.metadata)
         return clone
 
     def copy(self) -> Sequential:

@@ -1,0 +1,93 @@
+"""Resumable checkpoints: ``RUN_DIR/checkpoint/checkpoint.safetensors``.
+
+Tensors: ``model/param/<name>``, ``model/state/<name>`` (weights and batch-norm
+statistics), ``optim/<slot>/<param>`` (optimiser state) and
+``callback/<Class>/<key>`` (e.g. early stopping's best weights). JSON:
+epoch, step, learning-rate factor, Generator state, optimiser scalars,
+callback scalars and the history. The file is written atomically (temp file,
+fsync, rename) and only when every weight is finite, so the last good
+checkpoint survives a divergence or a SIGKILL at any point.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CheckpointError
+from ..nn.io import model_tensors, restore_tensors
+from ..safefile import load_tensors, save_tensors
+from .history import History
+
+CHECKPOINT_FORMAT = "tunenet-checkpoint"
+
+
+def checkpoint_path(run_dir: str | os.PathLike) -> Path:
+    return Path(run_dir) / "checkpoint" / "checkpoint.safetensors"
+
+
+def _split_arrays(state: dict) -> tuple[dict, dict]:
+    arrays = {k: v for k, v in state.items() if isinstance(v, np.ndarray)}
+    scalars = {k: v for k, v in state.items() if not isinstance(v, np.ndarray)}
+    return arrays, scalars
+
+
+def save_checkpoint(trainer, run_dir: str | os.PathLike) -> Path:
+    """Write the trainer's complete state; refuses non-finite weights."""
+    model = trainer.model
+    if not np.all(np.isfinite(model.flat_values)):
+        raise CheckpointError("refusing to checkpoint non-finite weights")
+    tensors = {f"model/{k}": v for k, v in model_tensors(model).items()}
+    optim = trainer.optimizer.state_dict()
+    for slot, by_param in optim.pop("slots", {}).items():
+        tensors.update({f"optim/{slot}/{name}": v for name, v in by_param.items()})
+    callbacks = {}
+    for cb in trainer.callbacks:
+        arrays, scalars = _split_arrays(cb.state_dict())
+        name = type(cb).__name__
+        tensors.update({f"callback/{name}/{k}": v for k, v in arrays.items()})
+        callbacks[name] = scalars
+    meta = {
+        "epoch": trainer.epoch,
+        "step": trainer.step,
+        "lr_factor": trainer.lr_factor,
+        "rng_state": trainer.rng.bit_generator.state,
+        "optimizer": optim,
+        "callbacks": callbacks,
+        "history": trainer.history.to_dict(),
+        "architecture": model.config(),
+    }
+    path = checkpoint_path(run_dir)
+    save_tensors(path, tensors, CHECKPOINT_FORMAT, meta)
+    return path
+
+
+def load_checkpoint(trainer, run_dir: str | os.PathLike) -> None:
+    """Restore a trainer (built with the same architecture) from its checkpoint."""
+    path = checkpoint_path(run_dir)
+    tensors, meta = load_tensors(path, CHECKPOINT_FORMAT)
+    model = trainer.model
+    if meta.get("architecture") != model.config():
+        raise CheckpointError(f"{path}: the checkpoint's architecture differs from the run's configuration")
+    restore_tensors(model, {k[len("model/"):]: v for k, v in tensors.items() if k.startswith("model/")}, str(path))
+    optim = dict(meta["optimizer"])
+    slots: dict[str, dict[str, np.ndarray]] = {}
+    for key, value in tensors.items():
+        if key.startswith("optim/"):
+            _, slot, name = key.split("/", 2)
+            slots.setdefault(slot, {})[name] = value
+    optim["slots"] = slots
+    trainer.optimizer.load_state_dict(optim)
+    for cb in trainer.callbacks:
+        name = type(cb).__name__
+        if name in meta["callbacks"]:
+            state = dict(meta["callbacks"][name])
+            prefix = f"callback/{name}/"
+            state.update({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+            cb.load_state_dict(state)
+    trainer.epoch, trainer.step = int(meta["epoch"]), int(meta["step"])
+    trainer.lr_factor = float(meta["lr_factor"])
+    trainer.rng.bit_generator.state = meta["rng_state"]
+    trainer.history = History.from_dict(meta["history"])

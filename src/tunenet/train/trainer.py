@@ -1,0 +1,204 @@
+"""The training loop: mini-batch gradient descent with any optimiser and schedule.
+
+One epoch::
+
+    lr = schedule(epoch) * lr_factor            (per_step schedules: schedule(step))
+    for each mini-batch (X_b, y_b), reshuffled from the run's Generator:
+        X_b = augment(X_b)                       (training batches only)
+        J, logits = forward + loss + backward    (gradients include the L2/L1 term)
+        stop with a DivergenceError if J or ||g|| is not finite (before the update)
+        clip the gradients (global norm or value)
+        optimizer.step()
+    dev loss / accuracy on the whole dev set (inference mode)
+
+Every random draw (shuffling, dropout masks, augmentation) comes from one
+``numpy.random.Generator`` seeded by ``seed``; its state is part of the
+checkpoint, so a resumed run continues bit for bit. The BLAS thread count is
+fixed with threadpoolctl for the same reason.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from ..data.batches import MiniBatches
+from ..errors import ConfigError, DataError, DivergenceError
+from ..nn.losses import Loss, penalty
+from ..nn.model import Sequential
+from .callbacks import Callback
+from .history import History
+
+
+def accuracy(logits: np.ndarray, y: np.ndarray, output: str) -> float:
+    """Fraction of correct predictions from logits (NaN for regression)."""
+    if output == "softmax":
+        return float(np.mean(logits.argmax(axis=1) == (y if y.ndim == 1 else y.argmax(axis=1))))
+    if output == "sigmoid":
+        return float(np.mean((logits.reshape(-1) > 0) == (y.reshape(-1) > 0.5)))
+    return math.nan
+
+
+def evaluate(model: Sequential, X: np.ndarray, y: np.ndarray, loss: Loss | None = None,
+             batch_size: int = 4096) -> tuple[float, float]:
+    """Mean data loss and accuracy of ``model`` on ``(X, y)`` in inference mode."""
+    loss = loss or model.loss
+    m = X.shape[0]
+    total, correct = 0.0, 0.0
+    for start in range(0, m, batch_size):
+        xb, yb = X[start:start + batch_size], y[start:start + batch_size]
+        logits = model.forward(xb, training=False)
+        value, _ = loss.data_loss(logits, yb)
+        total += value * xb.shape[0]
+        correct += accuracy(logits, yb, model.output) * xb.shape[0]
+    return total / m, correct / m
+
+
+class Trainer:
+    """Holds everything a training run needs and everything a checkpoint saves.
+
+    Parameters
+    ----------
+    model : Sequential
+    optimizer : tunenet.optim.Optimizer
+        Its ``lr`` at construction is ``lr0`` when no schedule is given.
+    epochs, batch_size : int
+    l2, l1 : float
+        Penalty strengths (``lambda``); the gradient term is ``lambda/m * W``.
+    schedule : callable or None
+        ``schedule(epoch) -> lr`` (or ``schedule(step)`` when ``schedule.per_step``).
+    clip : object with ``apply(flat_grads)`` or None
+    augment : callable ``(X_batch, rng) -> X_batch`` or None
+    threads : int or None
+        BLAS threads during training (default: all cores).
+    """
+
+    def __init__(self, model: Sequential, optimizer, loss: Loss | None = None, *, epochs: int = 10,
+                 batch_size: int = 64, l2: float = 0.0, l1: float = 0.0, schedule: Callable | None = None,
+                 clip=None, callbacks: Sequence[Callback] = (), seed: int = 0,
+                 augment: Callable | None = None, threads: int | None = None) -> None:
+        if not isinstance(epochs, int) or epochs < 0:
+            raise ConfigError(f"epochs must be a non-negative integer, got {epochs!r}")
+        for name, value in (("l2", l2), ("l1", l1)):
+            if not value >= 0:
+                raise ConfigError(f"{name} must be >= 0, got {value!r}")
+        self.model, self.optimizer = model, optimizer
+        self.loss = loss or model.loss
+        self.epochs, self.batch_size, self.l2, self.l1 = epochs, batch_size, float(l2), float(l1)
+        self.schedule, self.clip, self.augment = schedule, clip, augment
+        self.callbacks = list(callbacks)
+        self.seed = seed
+        self.threads = threads or os.cpu_count() or 1
+        self.rng = np.random.default_rng(seed)
+        model.set_rng(self.rng)
+        self.lr0 = float(optimizer.lr)
+        self.lr_factor = 1.0
+        self.epoch = 0  # completed epochs
+        self.step = 0  # completed optimisation steps
+        self.history = History()
+        self.stop_training = False
+        self.restored_epoch: int | None = None
+        self.grad_norm = math.nan
+
+    def base_lr(self, epoch: int) -> float:
+        """The schedule's learning rate before ``lr_factor`` (plateau reductions)."""
+        if self.schedule is None:
+            return self.lr0
+        return float(self.schedule(self.step if getattr(self.schedule, "per_step", False) else epoch))
+
+    def _call(self, hook: str, *args) -> None:
+        for cb in self.callbacks:
+            getattr(cb, hook)(self, *args)
+
+    def fit(self, X: np.ndarray, y: np.ndarray, X_dev: np.ndarray | None = None,
+            y_dev: np.ndarray | None = None) -> History:
+        """Train until ``epochs`` are done or a callback stops training."""
+        model = self.model
+        X = X.astype(model.dtype, copy=False)
+        if X.shape[0] == 0:
+            raise DataError("the training set is empty")
+        if X_dev is not None:
+            X_dev = X_dev.astype(model.dtype, copy=False)
+        batches = MiniBatches(X, y, self.batch_size, self.rng)
+        per_step = getattr(self.schedule, "per_step", False)
+        self.stop_training = False
+        # overflow to inf/NaN is caught by the divergence check; NumPy need not warn as well
+        with threadpool_limits(limits=self.threads), np.errstate(over="ignore", invalid="ignore"):
+            self._call("on_train_begin")
+            try:
+                while self.epoch < self.epochs and not self.stop_training:
+                    self._run_epoch(batches, X_dev, y_dev, per_step)
+            finally:
+                self._call("on_train_end")
+        return self.history
+
+    def _run_epoch(self, batches: MiniBatches, X_dev, y_dev, per_step: bool) -> None:
+        model, opt = self.model, self.optimizer
+        params = model.parameters()
+        start = time.perf_counter()
+        self._call("on_epoch_begin")
+        if not per_step:
+            opt.lr = self.base_lr(self.epoch) * self.lr_factor
+        loss_sum = correct = seen = 0.0
+        for xb, yb in batches:
+            if self.augment is not None:
+                xb = self.augment(xb, self.rng)
+            if per_step:
+                opt.lr = self.base_lr(self.epoch) * self.lr_factor
+            value, logits = model.loss_and_grads(xb, yb, self.l2, self.l1, self.loss)
+            g2 = float(np.dot(model.flat_grads, model.flat_grads))
+            if not (math.isfinite(value) and math.isfinite(g2)):
+                raise DivergenceError(self._divergence_message(value, g2))
+            self.grad_norm = math.sqrt(g2)
+            if self.clip is not None:
+                self.clip.apply(model.flat_grads)
+            self._call("on_backward_end")
+            opt.step()
+            self.step += 1
+            self.history.steps.append(value)
+            self._call("on_step_end", value)
+            m = xb.shape[0]
+            data_loss = value - penalty(params, self.l2, self.l1, m) if (self.l2 or self.l1) else value
+            loss_sum += data_loss * m
+            correct += accuracy(logits, yb, model.output) * m
+            seen += m
+        self.epoch += 1
+        row = {"epoch": self.epoch, "train_loss": loss_sum / seen, "train_accuracy": correct / seen,
+               "dev_loss": math.nan, "dev_accuracy": math.nan, "lr": float(opt.lr)}
+        if X_dev is not None and len(X_dev):
+            row["dev_loss"], row["dev_accuracy"] = evaluate(model, X_dev, y_dev, self.loss)
+        row["time"] = time.perf_counter() - start
+        self.history.epochs.append(row)
+        self._call("on_epoch_end", row)
+
+    def _divergence_message(self, loss: float, g2: float) -> str:
+        what = f"the loss is {loss}" if not math.isfinite(loss) else "the gradient norm is not finite"
+        lr = self.optimizer.lr
+        where = f"training diverged at epoch {self.epoch + 1}, step {self.step + 1}: {what}"
+        if lr >= 0.1:
+            cause = f"learning rate {lr:g} is too high; try {lr / 10:g} or lower, or clip gradients (--clip norm:1)"
+        else:
+            cause = ("likely causes: unnormalised inputs (--normalize standard), a 'large' init, "
+                     f"or a learning rate ({lr:g}) still too high; gradient clipping (--clip norm:1) helps")
+        return f"{where}; {cause}"
+
+
+def fit(model: Sequential, loss: Loss | None, optimizer, train, dev=None, epochs: int = 10, batch_size: int = 64,
+        l2: float = 0.0, l1: float = 0.0, schedule=None, clip=None, callbacks: Sequence[Callback] = (),
+        seed: int = 0, augment=None, threads: int | None = None) -> History:
+    """Train ``model`` on ``train = (X, y)`` (and evaluate on ``dev``); returns the History.
+
+    A functional front end to :class:`Trainer` with the signature of the
+    design notes; see :class:`Trainer` for the parameters.
+    """
+    trainer = Trainer(model, optimizer, loss, epochs=epochs, batch_size=batch_size, l2=l2, l1=l1,
+                      schedule=schedule, clip=clip, callbacks=callbacks, seed=seed, augment=augment,
+                      threads=threads)
+    X, y = train
+    X_dev, y_dev = dev if dev is not None else (None, None)
+    return trainer.fit(X, y, X_dev, y_dev)
