@@ -1,0 +1,285 @@
+"""The ``tunenet`` command line.
+
+Each subcommand parses its flags, calls the library and prints the result. A
+user mistake (:class:`~tunenet.errors.TunenetError`) prints one line
+``error: ...`` and exits with status 2; an internal failure exits with status
+1; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from .errors import ConfigError, TunenetError
+
+#: name -> (add_arguments(parser), run(args) -> exit status, help)
+COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int], str]] = {}
+
+
+def int_list(text: str) -> list[int]:
+    """``"256,128"`` -> ``[256, 128]`` (an empty string means no hidden layer)."""
+    try:
+        return [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 256,128, got {text!r}") from None
+
+
+# -- gradcheck ---------------------------------------------------------------
+def add_gradcheck_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", default="digits", help="built-in dataset name or data file (default: digits)")
+    p.add_argument("--model", help="check a saved model (.safetensors) instead of building one")
+    p.add_argument("--samples", type=int, default=64, help="batch size of the check (default: 64)")
+    p.add_argument("--hidden", type=int_list, default=[32, 16], help="hidden layer sizes (default: 32,16)")
+    p.add_argument("--activation", default="relu")
+    p.add_argument("--init", default="he")
+    p.add_argument("--batchnorm", action="store_true")
+    p.add_argument("--keep-prob", type=float, default=1.0, dest="keep_prob")
+    p.add_argument("--l2", type=float, default=0.0)
+    p.add_argument("--l1", type=float, default=0.0)
+    p.add_argument("--eps", type=float, default=1e-6, help="finite-difference step (default: 1e-6)")
+    p.add_argument("--max-per-parameter", type=int, default=64, dest="max_per_parameter",
+                   help="coordinates sampled per parameter, 0 = all (default: 64)")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def run_gradcheck(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .data import load as load_data
+    from .diagnose import gradient_check
+    from .nn import load as load_model
+    from .nn import mlp
+
+    if args.samples < 1:
+        raise ConfigError(f"--samples must be at least 1, got {args.samples}")
+    dataset = load_data(args.data)
+    rng = np.random.default_rng(args.seed)
+    idx = rng.choice(dataset.X.shape[0], size=min(args.samples, dataset.X.shape[0]), replace=False)
+    X, y = dataset.X[idx], dataset.y[idx]
+    if args.model:
+        model = load_model(args.model)
+    else:
+        n_out = len(dataset.class_names) if dataset.task == "classification" else (y.shape[1] if y.ndim == 2 else 1)
+        output = "softmax" if dataset.task == "classification" else "linear"
+        model = mlp(X.shape[1], args.hidden, n_out, activation=args.activation, init=args.init,
+                    batchnorm=args.batchnorm, keep_prob=args.keep_prob, output=output, seed=args.seed)
+    result = gradient_check(model, X, y, l2=args.l2, l1=args.l1, eps=args.eps,
+                            max_per_parameter=args.max_per_parameter, seed=args.seed)
+    print_gradcheck(result, title=f"gradient check on {X.shape[0]} samples of {args.data}")
+    return 0 if result.passed else 1
+
+
+def print_gradcheck(result, title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    colour = {"correct": "green", "look closer": "yellow", "bug": "red"}
+    table = Table(title=title)
+    for col, justify in (("parameter", "left"), ("shape", "left"), ("checked", "right"),
+                         ("rel. diff", "right"), ("verdict", "left")):
+        table.add_column(col, justify=justify)
+    for row in result.parameters:
+        table.add_row(row.name, str(row.shape), str(row.checked), f"{row.diff:.2e}",
+                      f"[{colour[row.verdict]}]{row.verdict}[/]")
+    console = Console()
+    console.print(table)
+    console.print(f"overall relative difference {result.diff:.2e} (eps {result.eps:g}): "
+                  f"[bold {colour[result.verdict]}]{result.verdict}[/]"
+                  + ("" if result.verdict == "correct" else f"; worst parameter: {result.worst}"))
+
+
+COMMANDS["gradcheck"] = (add_gradcheck_arguments, run_gradcheck,
+                         "check the backward pass against finite differences")
+
+
+# -- train -------------------------------------------------------------------
+FLAG_HELP = {
+    "data": "built-in dataset name (digits, moons, fashion-mnist, ...) or a CSV/Parquet/NPZ/IDX file",
+    "target": "target column of a CSV/Parquet file (default: the last column)",
+    "dev": "dev fraction (default: by data size)", "test": "test fraction (default: by data size)",
+    "normalize": "standard, minmax or none (fitted on train only)",
+    "augment": "image augmentation spec, e.g. flip,shift:2,rotate:10,noise:0.05",
+    "hidden": "hidden layer sizes, e.g. 256,128", "init": "zeros, random, large, xavier, glorot, he",
+    "batchnorm": "batch norm before (default) or after the activation",
+    "keep_prob": "dropout keep probability for hidden layers",
+    "optimizer": "sgd, momentum, nesterov, rmsprop, adam, adamw", "lr": "learning rate alpha",
+    "beta": "momentum / RMSprop beta", "schedule": "learning-rate decay, e.g. inverse_time:1.0, exponential:0.95",
+    "l2": "L2 strength lambda", "l1": "L1 strength", "clip": "gradient clipping: norm:5 or value:0.5",
+    "early_stopping": "patience in epochs (0 = off)", "plateau": "reduce lr on plateau after N epochs (0 = off)",
+    "threads": "BLAS threads (default: all cores)", "split_seed": "seed of the train/dev/test split (default: --seed)", "checkpoint_every": "checkpoint every N epochs",
+}
+
+
+def add_config_arguments(p: argparse.ArgumentParser) -> None:
+    """One flag per :class:`~tunenet.config.RunConfig` field, same name with dashes."""
+    from dataclasses import fields
+
+    from .config import FLOAT_FIELDS, RunConfig
+
+    for f in fields(RunConfig):
+        if f.name == "extra":
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        kw = {"dest": f.name, "default": argparse.SUPPRESS, "help": FLAG_HELP.get(f.name)}
+        if f.name == "stratify":
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, **kw)
+        elif f.name == "batchnorm":
+            p.add_argument(flag, nargs="?", const=True, choices=["before", "after"], **kw)
+        elif f.name == "hidden":
+            p.add_argument(flag, type=int_list, **kw)
+        elif f.name in FLOAT_FIELDS:
+            p.add_argument(flag, type=float, **kw)
+        elif f.type in ("int", "int | None"):
+            p.add_argument(flag, type=int, **kw)
+        else:
+            p.add_argument(flag, **kw)
+
+
+def config_overrides(args: argparse.Namespace) -> dict:
+    from .config import FIELD_NAMES
+
+    return {k: v for k, v in vars(args).items() if k in FIELD_NAMES}
+
+
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="YAML or TOML file of options (flags override it)")
+    p.add_argument("--run-dir", dest="run_dir", help="where to write the run (default: runs/DATA-TIMESTAMP)")
+    p.add_argument("--resume", metavar="RUN_DIR",
+                   help="continue a run from its checkpoint; flags given (--lr, --epochs, ...) change it")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_config_arguments(p)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    import time
+    from pathlib import Path
+
+    from .config import RunConfig, from_dict, load_config
+    from .run import read_run_config, train_run
+
+    overrides = config_overrides(args)
+    if args.resume:
+        run_dir = Path(args.resume)
+        config = read_run_config(run_dir, overrides)
+    else:
+        config = load_config(args.config, overrides) if args.config else from_dict(overrides, base=RunConfig())
+        name = Path(config.data).stem if "/" in config.data or "." in config.data else config.data
+        run_dir = Path(args.run_dir or f"runs/{name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    result = train_run(config, run_dir, resume=bool(args.resume), progress=False if args.quiet else None)
+    print_metrics(result)
+    return 0
+
+
+def print_metrics(result) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    m = result.metrics
+    table = Table(title=f"run {result.run_dir}  ({m['epochs']} epochs"
+                        + (f", best epoch {m['best_epoch']} restored" if "best_epoch" in m else "") + ")")
+    table.add_column("split")
+    table.add_column("loss", justify="right")
+    table.add_column("accuracy", justify="right")
+    for split in ("train", "dev", "test"):
+        if f"{split}_loss" in m:
+            acc = m.get(f"{split}_accuracy")
+            table.add_row(split, f"{m[f'{split}_loss']:.4f}", "-" if acc is None or acc != acc else f"{acc:.4f}")
+    console = Console()
+    console.print(table)
+    if "diagnosis" in m:
+        console.print(m["diagnosis"], highlight=False)
+
+
+COMMANDS["train"] = (add_train_arguments, run_train, "train a network and write a run directory")
+
+
+# -- predict -----------------------------------------------------------------
+def add_predict_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("file", metavar="FILE", help="CSV/Parquet/NPZ/IDX file of new inputs")
+    p.add_argument("--output", "-o", help="write predictions here (default: stdout)")
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from .predict import predict_file
+
+    text = predict_file(args.run_dir, args.file)
+    if args.output:
+        from .fileio import atomic_write_text
+
+        atomic_write_text(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+COMMANDS["predict"] = (add_predict_arguments, run_predict, "predict new data with a trained run")
+
+
+# -- datasets ----------------------------------------------------------------
+def add_datasets_arguments(p: argparse.ArgumentParser) -> None:
+    pass
+
+
+def run_datasets(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from .data import format_datasets_table
+
+    Console().print(format_datasets_table())
+    return 0
+
+
+COMMANDS["datasets"] = (add_datasets_arguments, run_datasets, "list built-in and installed datasets")
+
+
+# -- entry point -------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    from .commands import area_commands
+
+    COMMANDS.update(area_commands())
+    parser = argparse.ArgumentParser(prog="tunenet", description="Train, diagnose and tune fully connected networks.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (add_arguments, _, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+        add_arguments(p)
+    return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return f"tunenet {__version__}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    _, run, _ = COMMANDS[args.command]
+    try:
+        return run(args)
+    except TunenetError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an internal failure: say so, exit 1
+        if args.debug:
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""CLI: ``tunenet tune``, ``tunenet worker``, ``tunenet study show|list|export``, ``tunenet dashboard``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_tune_arguments(p: argparse.ArgumentParser) -> None:
+    from ..cli import add_config_arguments
+
+    p.add_argument("--space", help="search space file (YAML/TOML: option: loguniform(1e-4, 1e-1) ...); "
+                                   "default: the course's space (lr, beta, batch size, units, layers, decay, ...)")
+    p.add_argument("--config", help="base configuration file; flags below fix options for every trial")
+    p.add_argument("--trials", type=int, default=30, help="total trials over all rounds (default: 30)")
+    p.add_argument("--rounds", type=int, default=2, help="coarse-to-fine rounds (default: 2)")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core; "
+                                                              "0 only creates the study for remote workers)")
+    p.add_argument("--sampler", default="random", help="random (default) or tpe")
+    p.add_argument("--prune", default="none", help="none (default), median, asha or hyperband")
+    p.add_argument("--time", help="stop starting trials after this long, e.g. 30m or 2h")
+    p.add_argument("--study", help="study name (default: DATA-TIMESTAMP)")
+    p.add_argument("--storage", help="journal file (default: studies/NAME/journal.log), sqlite:///FILE or "
+                                     "postgresql://USER:PASSWORD@HOST/DB")
+    p.add_argument("--root", default="studies", help="folder of study directories (default: studies)")
+    p.add_argument("--resume", metavar="STUDY", help="continue a study (its directory or name) to its budget")
+    p.add_argument("--quiet", action="store_true", help="one line per trial instead of the live table")
+    add_config_arguments(p)
+
+
+def tune_defaults():
+    """Fixed options for every trial unless given: 30 epochs with early stopping after 6."""
+    return {"epochs": 30, "early_stopping": 6}
+
+
+def run_tune(args: argparse.Namespace) -> int:
+    from ..cli import config_overrides
+    from ..config import RunConfig, from_dict, load_config, read_config_file
+    from ..tune import SearchSpace, default_space, tune
+    from ..tune.tuner import parse_duration
+
+    overrides = {**tune_defaults(), **config_overrides(args)}
+    seed = overrides.get("seed", 0)
+    base = load_config(args.config, overrides) if args.config else from_dict(overrides, base=RunConfig())
+    space = SearchSpace.from_dict(read_config_file(args.space), source=args.space) if args.space \
+        else default_space()
+    summary = tune(base, space, trials=args.trials, rounds=args.rounds, workers=args.workers, sampler=args.sampler,
+                   prune=args.prune, seed=seed, time_budget=parse_duration(args.time), study_name=args.study,
+                   storage=args.storage, root=args.root, resume=args.resume, live=False if args.quiet else None)
+    print_summary(summary)
+    return 0
+
+
+def print_summary(summary: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if summary.get("created"):
+        console.print(f"created study {summary['study']}; start workers with: tunenet worker --study "
+                      f"{summary['study']} --storage ...")
+        return
+    best = summary.get("best")
+    if not best:
+        console.print(f"study {summary.get('study')}: no trial completed")
+        return
+    study_dir = Path(summary["study_dir"])
+    table = Table(title=f"best configuration: trial #{best['trial']}")
+    table.add_column("option")
+    table.add_column("value")
+    for k, v in best["values"].items():
+        table.add_row(k, f"{v:.4g}" if isinstance(v, float) else str(v))
+    console.print(table)
+    r = best["retrained"]
+    if "test_accuracy" in r:
+        console.print(f"retrained best: train accuracy {r['train_accuracy']:.4f}, dev {r['dev_accuracy']:.4f}, "
+                      f"[bold]test {r['test_accuracy']:.4f}[/]")
+    elif "test_loss" in r:
+        console.print(f"retrained best: test loss {r['test_loss']:.4f}")
+    if summary.get("importance"):
+        ranking = ", ".join(f"{k} {v:.2f}" for k, v in list(summary["importance"].items())[:5])
+        console.print(f"importance (fANOVA): {ranking}")
+    console.print(f"report: {study_dir / 'report.html'}")
+
+
+def add_worker_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--study", required=True, help="name of the study to join")
+    p.add_argument("--storage", help="the study's storage (journal file, sqlite:///..., postgresql://...)")
+    p.add_argument("--study-dir", dest="study_dir", help="local study directory (default: studies/NAME)")
+    p.add_argument("--worker-index", dest="worker_index", type=int, default=0, help=argparse.SUPPRESS)
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    from ..tune.study import study_dir_for
+    from ..tune.tuner import run_worker as worker
+
+    study_dir = Path(args.study_dir) if args.study_dir else study_dir_for(args.study)
+    n = worker(args.study, args.storage, study_dir, args.worker_index)
+    print(f"worker done: {n} trials", file=sys.stderr)
+    return 0
+
+
+def add_study_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["show", "list", "export"])
+    p.add_argument("study", nargs="?", help="study name or directory (show, export)")
+    p.add_argument("--storage", help="storage URL (default: the study directory's journal)")
+    p.add_argument("--root", default="studies")
+    p.add_argument("--output", "-o", help="export: CSV file (default: stdout)")
+
+
+def run_study(args: argparse.Namespace) -> int:
+    import optuna
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..errors import ConfigError
+    from ..tune.study import load_study, make_storage, study_dir_for
+
+    console = Console()
+    if args.action == "list":
+        if args.storage:
+            names = [s.study_name for s in optuna.get_all_study_summaries(make_storage(args.storage, Path(".")))]
+        else:
+            names = sorted(p.name for p in Path(args.root).glob("*") if (p / "journal.log").is_file())
+        for name in names:
+            console.print(name)
+        return 0
+    if not args.study:
+        raise ConfigError(f"tunenet study {args.action} needs a study name")
+    study_dir = Path(args.study) if Path(args.study).is_dir() else study_dir_for(args.study, args.root)
+    study = load_study(study_dir.name, make_storage(args.storage, study_dir))
+    if args.action == "export":
+        text = study.trials_dataframe().to_csv(index=False)
+        if args.output:
+            from ..fileio import atomic_write_text
+
+            atomic_write_text(args.output, text)
+        else:
+            sys.stdout.write(text)
+        return 0
+    from ..tune.tuner import _params
+
+    table = Table(title=f"study {study.study_name}")
+    for col in ("trial", "round", "state", "value", "hyperparameters", "note"):
+        table.add_column(col)
+    for t in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
+        table.add_row(str(t.number), str(t.user_attrs.get("round", 0) + 1), t.state.name.lower(),
+                      "" if t.value is None else f"{t.value:.4f}", _params(t),
+                      str(t.user_attrs.get("fail_reason", "")))
+    console.print(table)
+    return 0
+
+
+def add_dashboard_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("study", help="study name or directory")
+    p.add_argument("--storage")
+    p.add_argument("--root", default="studies")
+    p.add_argument("--port", type=int, default=8080)
+
+
+def run_dashboard(args: argparse.Namespace) -> int:
+    from ..errors import ConfigError
+    from ..tune.study import make_storage, study_dir_for
+
+    try:
+        from optuna_dashboard import run_server
+    except ImportError:
+        raise ConfigError("the dashboard needs optuna-dashboard: pip install 'tunenet[dashboard]'") from None
+    study_dir = Path(args.study) if Path(args.study).is_dir() else study_dir_for(args.study, args.root)
+    run_server(make_storage(args.storage, study_dir), host="127.0.0.1", port=args.port)
+    return 0
+
+
+COMMANDS = {
+    "tune": (add_tune_arguments, run_tune, "search hyperparameters (random, coarse to fine, parallel workers)"),
+    "worker": (add_worker_arguments, run_worker, "join a study as a worker (any machine sharing its storage)"),
+    "study": (add_study_arguments, run_study, "show, list or export studies"),
+    "dashboard": (add_dashboard_arguments, run_dashboard, "open optuna-dashboard on a study"),
+}

@@ -1,0 +1,219 @@
+"""The one pipeline from a config to a trained, diagnosed run directory.
+
+    data -> split -> preprocess -> model -> train -> evaluate -> diagnose
+
+The CLI (``tunenet train``), the tuner's trials and the labs all call
+:func:`train_run`; none re-implements it. A run directory holds::
+
+    config.yaml          the resolved configuration
+    history.csv          per-epoch train/dev loss and accuracy, lr, time
+    steps.csv            the loss of every optimisation step
+    model.safetensors    weights + JSON metadata (preprocessing, classes, config)
+    checkpoint/          the resumable training state
+    curves.png           learning curves (loss and accuracy, train vs dev)
+    metrics.json         final train/dev/test loss and accuracy, bias/variance
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .config import RunConfig, from_dict, read_config_file
+from .data import load as load_dataset
+from .data import make_scaler, parse_augment, split_dataset
+from .diagnose.bias_variance import bias_variance
+from .errors import ConfigError, TunenetError
+from .fileio import atomic_write_text
+from .nn.io import save as save_model
+from .nn.model import Sequential, mlp
+from .optim import make_optimizer, make_schedule, parse_clip
+from .report.plots import plot_learning_curves
+from .train import Checkpoint, EarlyStopping, ProgressBar, ReduceLROnPlateau, Trainer, evaluate
+from .train.checkpoint import checkpoint_path, load_checkpoint
+
+
+@dataclass
+class PreparedData:
+    """Train/dev/test arrays after preprocessing (fitted on train only)."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_dev: np.ndarray
+    y_dev: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    scaler: object
+    dataset: object
+
+    @property
+    def output(self) -> str:
+        if self.dataset.task == "regression":
+            return "linear"
+        return "softmax" if self.n_classes > 2 else "sigmoid"
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.dataset.class_names) if self.dataset.class_names else int(self.y_train.max()) + 1
+
+    @property
+    def n_out(self) -> int:
+        if self.output == "linear":
+            return self.y_train.shape[1] if self.y_train.ndim == 2 else 1
+        return self.n_classes if self.output == "softmax" else 1
+
+
+@dataclass
+class RunResult:
+    config: RunConfig
+    run_dir: Path
+    model: Sequential
+    history: object
+    metrics: dict = field(default_factory=dict)
+
+
+def prepare_data(config: RunConfig) -> PreparedData:
+    """Load, split (the dataset's official test set stays the test set) and normalise."""
+    dataset = load_dataset(config.data, target=config.target) if config.target else load_dataset(config.data)
+    split_seed = config.seed if config.split_seed is None else config.split_seed
+    splits = split_dataset(dataset, dev=config.dev, test=config.test, seed=split_seed, stratify=config.stratify)
+    (X_tr, y_tr), (X_dev, y_dev), (X_te, y_te) = splits.train, splits.dev, splits.test
+    scaler = make_scaler(config.normalize)
+    X_tr = scaler.fit_transform(X_tr)
+    return PreparedData(X_tr.astype(np.float32, copy=False), y_tr,
+                        scaler.transform(X_dev).astype(np.float32, copy=False), y_dev,
+                        scaler.transform(X_te).astype(np.float32, copy=False), y_te, scaler, dataset)
+
+
+def build_model(config: RunConfig, n_in: int, n_out: int, output: str) -> Sequential:
+    return mlp(n_in, list(config.hidden), n_out, activation=config.activation, init=config.init,
+               batchnorm=config.batchnorm, keep_prob=config.keep_prob, output=output, seed=config.seed)
+
+
+def build_optimizer(config: RunConfig, model: Sequential):
+    """The optimiser named by ``config.optimizer`` with its own hyperparameters only."""
+    kwargs = {
+        "sgd": {},
+        "momentum": {"beta": config.beta},
+        "nesterov": {"beta": config.beta},
+        "rmsprop": {"beta": config.beta, "eps": config.eps},
+        "adam": {"beta1": config.beta1, "beta2": config.beta2, "eps": config.eps},
+        "adamw": {"beta1": config.beta1, "beta2": config.beta2, "eps": config.eps,
+                  "weight_decay": config.weight_decay},
+    }[config.optimizer]
+    return make_optimizer(config.optimizer, model, config.lr, **kwargs)
+
+
+def build_trainer(config: RunConfig, model: Sequential, run_dir: Path | None, callbacks=(),
+                  progress: bool | None = None, image_shape=None) -> Trainer:
+    """The trainer with the callbacks the config asks for (order matters for checkpoints)."""
+    cbs = []
+    if config.early_stopping:
+        cbs.append(EarlyStopping(config.monitor, patience=config.early_stopping))
+    if config.plateau:
+        cbs.append(ReduceLROnPlateau(config.monitor, patience=config.plateau))
+    cbs.extend(callbacks)
+    if run_dir is not None:
+        cbs.append(Checkpoint(run_dir, every=config.checkpoint_every))
+    if progress is not False:
+        cbs.append(ProgressBar(force=progress))
+    augment = parse_augment(config.augment, image_shape)
+    return Trainer(model, build_optimizer(config, model), epochs=config.epochs, batch_size=config.batch_size,
+                   l2=config.l2, l1=config.l1, schedule=make_schedule(config.schedule, config.lr),
+                   clip=parse_clip(config.clip) if config.clip else None, callbacks=cbs, seed=config.seed,
+                   augment=augment, threads=config.threads)
+
+
+def read_run_config(run_dir: str | os.PathLike, overrides: dict | None = None) -> RunConfig:
+    """The config saved in a run directory, with ``overrides`` applied (``--resume``)."""
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        raise ConfigError(f"{run_dir}: not a run directory (no config.yaml)")
+    data = read_config_file(path)
+    data.update(overrides or {})
+    return from_dict(data, source=str(path))
+
+
+def train_run(config: RunConfig, run_dir: str | os.PathLike | None = None, *, resume: bool = False,
+              callbacks=(), progress: bool | None = None, data: PreparedData | None = None) -> RunResult:
+    """Train one configuration end to end and write its run directory.
+
+    Parameters
+    ----------
+    resume : bool
+        Continue from ``run_dir/checkpoint`` (bit-identical to an uninterrupted
+        run when the config is unchanged; with a changed ``lr``/``epochs`` it
+        continues with the new values: "babysitting").
+    callbacks : extra training callbacks (the tuner's pruning reporter).
+    data : already prepared data (the tuner reuses one split across trials).
+    """
+    run_dir = Path(run_dir) if run_dir is not None else None
+    data = data or prepare_data(config)
+    model = build_model(config, data.X_train.shape[1], data.n_out, data.output)
+    trainer = build_trainer(config, model, run_dir, callbacks, progress, data.dataset.image_shape)
+    if run_dir is not None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if resume:
+            if not checkpoint_path(run_dir).is_file():
+                raise ConfigError(f"{run_dir}: no checkpoint to resume from")
+            load_checkpoint(trainer, run_dir)
+            trainer.stop_training = False
+        config.save(run_dir / "config.yaml")
+    try:
+        trainer.fit(data.X_train, data.y_train, data.X_dev, data.y_dev)
+    finally:
+        if run_dir is not None and len(trainer.history):
+            trainer.history.save(run_dir)
+    metrics = final_metrics(model, data, trainer)
+    if run_dir is not None:
+        write_run_outputs(run_dir, config, model, data, trainer, metrics)
+    return RunResult(config, run_dir, model, trainer.history, metrics)
+
+
+def final_metrics(model: Sequential, data: PreparedData, trainer: Trainer) -> dict:
+    """Loss and accuracy on train, dev and test (inference mode), and the bias/variance reading."""
+    metrics: dict = {"epochs": trainer.epoch, "steps": trainer.step}
+    if trainer.restored_epoch is not None:
+        metrics["best_epoch"] = trainer.restored_epoch
+    for split, X, y in (("train", data.X_train, data.y_train), ("dev", data.X_dev, data.y_dev),
+                        ("test", data.X_test, data.y_test)):
+        if len(X):
+            metrics[f"{split}_loss"], metrics[f"{split}_accuracy"] = evaluate(model, X, y)
+    if data.output != "linear" and "dev_accuracy" in metrics:
+        bv = bias_variance(1 - metrics["train_accuracy"], 1 - metrics["dev_accuracy"])
+        metrics["bias_variance"] = bv.to_dict()
+        metrics["diagnosis"] = bv.summary()
+    return metrics
+
+
+def write_run_outputs(run_dir: Path, config: RunConfig, model: Sequential, data: PreparedData, trainer: Trainer,
+                      metrics: dict) -> None:
+    ds = data.dataset
+    meta = {"config": config.to_dict(), "preprocessing": data.scaler.to_dict(), "classes": ds.class_names,
+            "feature_names": ds.feature_names, "encoding": getattr(ds, "encoding", None), "task": ds.task,
+            "dataset": ds.name}
+    save_model(model, run_dir / "model.safetensors", metadata=meta)
+    atomic_write_text(run_dir / "metrics.json", json.dumps(_jsonable(metrics), indent=2))
+    if len(trainer.history):
+        plot_learning_curves(trainer.history, run_dir / "curves.png", title=f"{ds.name}: learning curves")
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+__all__ = ["PreparedData", "RunResult", "TunenetError", "build_model", "build_optimizer", "build_trainer",
+           "final_metrics", "prepare_data", "read_run_config", "train_run"]

@@ -1,0 +1,215 @@
+"""Sampling, pruning, coarse-to-fine rounds and running one trial.
+
+Random search samples each trial's hyperparameters from a Generator seeded by
+``(master seed, trial number, parameter name)``: the trial number alone fixes
+what a trial tries, so parallel workers never draw identical trials and a
+study is reproducible whatever the number of workers. ``--sampler tpe`` uses
+Optuna's TPE (seeded per worker).
+
+Coarse to fine: a study has rounds; round ``r`` has a search space and a trial
+budget. When every trial of round ``r`` has finished, round ``r+1``'s space is
+round ``r``'s shrunk to the region of its best trials
+(:meth:`~tunenet.tune.space.SearchSpace.shrink`), and recorded in the study.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+
+import numpy as np
+import optuna
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import TrialState
+
+from ..config import RunConfig
+from ..errors import ConfigError, DivergenceError, TunenetError
+from ..train.callbacks import Callback
+from .space import SearchSpace
+from .study import ACTIVE, DONE, Heartbeat, save_settings, settings_of, worker_identity
+
+SAMPLERS = ("random", "tpe")
+PRUNERS = ("none", "median", "asha", "hyperband")
+
+
+def derive_seed(*keys: int) -> int:
+    """A 32-bit seed derived from integers (master seed, trial number, ...)."""
+    return int(np.random.SeedSequence([int(k) & 0xFFFFFFFF for k in keys]).generate_state(1)[0])
+
+
+class TrialSeededRandomSampler(optuna.samplers.BaseSampler):
+    """Random search where trial ``n``'s values depend only on (seed, n, name).
+
+    Floats on a log scale are uniform in log space; integers likewise, then
+    rounded; categorical options are equally likely.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = int(seed)
+
+    def infer_relative_search_space(self, study, trial):
+        return {}
+
+    def sample_relative(self, study, trial, search_space):
+        return {}
+
+    def sample_independent(self, study, trial, param_name, dist):
+        rng = np.random.default_rng([self.seed, trial.number, zlib.crc32(param_name.encode())])
+        if isinstance(dist, CategoricalDistribution):
+            return dist.choices[int(rng.integers(len(dist.choices)))]
+        if isinstance(dist, FloatDistribution):
+            if dist.log:
+                return float(math.exp(rng.uniform(math.log(dist.low), math.log(dist.high))))
+            return float(rng.uniform(dist.low, dist.high))
+        if isinstance(dist, IntDistribution):
+            if dist.log:
+                value = math.exp(rng.uniform(math.log(dist.low - 0.5), math.log(dist.high + 0.5)))
+            else:
+                value = rng.uniform(dist.low - 0.5, dist.high + 0.5)
+            return int(min(max(round(value), dist.low), dist.high))
+        raise TypeError(f"unsupported distribution {dist!r}")
+
+
+def make_sampler(name: str, seed: int, worker_index: int = 0):
+    if name == "random":
+        return TrialSeededRandomSampler(seed)
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=derive_seed(seed, worker_index), n_startup_trials=10)
+    raise ConfigError(f"--sampler must be one of {', '.join(SAMPLERS)}, got {name!r}")
+
+
+def make_pruner(name: str, epochs: int):
+    """Stop hopeless trials on their per-epoch dev accuracy."""
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2)
+    if name == "asha":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(epochs, 1), reduction_factor=3)
+    raise ConfigError(f"--prune must be one of {', '.join(PRUNERS)}, got {name!r}")
+
+
+class OptunaReporter(Callback):
+    """Report each epoch's dev metric to the trial; raise TrialPruned when the pruner says so."""
+
+    def __init__(self, trial, metric: str) -> None:
+        self.trial, self.metric = trial, metric
+
+    def on_epoch_end(self, trainer, logs):
+        value = logs.get(self.metric, math.nan)
+        if math.isfinite(value):
+            self.trial.report(value, logs["epoch"])
+            if self.trial.should_prune():
+                raise optuna.TrialPruned(f"pruned at epoch {logs['epoch']} ({self.metric} {value:.4f})")
+
+
+def objective_metric(task: str) -> tuple[str, str]:
+    """(history column, direction): dev accuracy up for classifiers, dev loss down for regression."""
+    return ("dev_accuracy", "maximize") if task == "classification" else ("dev_loss", "minimize")
+
+
+# -- rounds ------------------------------------------------------------------
+def current_round(study: optuna.Study, settings: dict) -> int | None:
+    """The round new trials belong to, opening the next round when one is finished.
+
+    Returns None when every round's budget is claimed (the study is full) and
+    -1 when the current round is claimed but still running (wait).
+    """
+    rounds = settings["rounds"]
+    trials = study.get_trials(deepcopy=False)
+    waiting = [t for t in trials if t.state == TrialState.WAITING]
+    if waiting:  # a retry of a lost trial: asking pops it first
+        return waiting[0].user_attrs.get("round", 0)
+    for r, rnd in enumerate(rounds):
+        in_round = [t for t in trials if t.user_attrs.get("round", 0) == r]
+        active = [t for t in in_round if t.state in ACTIVE]
+        if len(active) < rnd["trials"]:
+            return r
+        if any(t.state in (TrialState.RUNNING, TrialState.WAITING) for t in in_round):
+            return -1
+        if r + 1 < len(rounds) and rounds[r + 1].get("space") is None:
+            open_next_round(study, settings, r)
+    return None
+
+
+def best_trials(trials, direction: str, fraction: float = 0.2, minimum: int = 3):
+    complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+    complete.sort(key=lambda t: t.value, reverse=direction == "maximize")
+    return complete[:max(minimum, int(len(complete) * fraction))]
+
+
+def open_next_round(study: optuna.Study, settings: dict, r: int) -> None:
+    """Record round r+1's space: round r's shrunk to its best trials' region."""
+    space = SearchSpace.from_dict(settings["rounds"][r]["space"])
+    in_round = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get("round", 0) == r]
+    best = best_trials(in_round, settings["direction"])
+    values = [t.user_attrs["values"] for t in best if "values" in t.user_attrs]
+    settings["rounds"][r + 1]["space"] = space.shrink(values).to_dict()
+    save_settings(study, settings)
+
+
+# -- one trial ---------------------------------------------------------------
+def claim_trial(study: optuna.Study, settings: dict):
+    """Ask for a trial inside the budget; (trial, round) or (None, None) when full, (None, -1) to wait."""
+    r = current_round(study, settings)
+    if r is None or r == -1:
+        return None, r
+    trial = study.ask()
+    r = trial.user_attrs.get("round", r)
+    ahead = [t for t in study.get_trials(deepcopy=False, states=ACTIVE)
+             if t.number < trial.number and t.user_attrs.get("round", 0) == r]
+    if len(ahead) >= settings["rounds"][r]["trials"]:  # another worker claimed the last slot first
+        study._storage.set_trial_user_attr(trial._trial_id, "fail_reason", "surplus: the round was full")
+        study.tell(trial, state=TrialState.FAIL)
+        return None, -1
+    return trial, r
+
+
+def run_trial(study: optuna.Study, trial, r: int, settings: dict, data_for) -> TrialState:
+    """Sample, train and tell one trial; divergence or a bad combination fails only this trial."""
+    from ..run import train_run
+
+    storage = study._storage
+    for key, value in {**worker_identity(), "round": r}.items():
+        storage.set_trial_user_attr(trial._trial_id, key, value)
+    space = SearchSpace.from_dict(settings["rounds"][r]["space"])
+    base = RunConfig(**{**settings["base"], "hidden": tuple(settings["base"]["hidden"])})
+    metric, _ = objective_metric(settings["task"])
+    with Heartbeat(storage, trial._trial_id):
+        try:
+            values = space.sample(trial, r)
+            storage.set_trial_user_attr(trial._trial_id, "values", values)
+            config = space.config_for(values, base).replace(seed=derive_seed(settings["seed"], trial.number))
+            storage.set_trial_user_attr(trial._trial_id, "config", config.to_dict())
+            result = train_run(config, None, callbacks=[OptunaReporter(trial, metric)], progress=False,
+                               data=data_for(config))
+        except optuna.TrialPruned as exc:
+            storage.set_trial_user_attr(trial._trial_id, "pruned", str(exc))
+            study.tell(trial, state=TrialState.PRUNED)
+            return TrialState.PRUNED
+        except (DivergenceError, TunenetError) as exc:
+            storage.set_trial_user_attr(trial._trial_id, "fail_reason", str(exc))
+            study.tell(trial, state=TrialState.FAIL)
+            return TrialState.FAIL
+        except KeyboardInterrupt:
+            storage.set_trial_user_attr(trial._trial_id, "fail_reason", "interrupted")
+            study.tell(trial, state=TrialState.FAIL)
+            raise
+        metrics = result.metrics
+        storage.set_trial_user_attr(trial._trial_id, "curve", [row.get(metric) for row in result.history.epochs])
+        storage.set_trial_user_attr(trial._trial_id, "epochs", metrics["epochs"])
+        value = metrics.get(metric)
+        if value is None or not math.isfinite(value):
+            storage.set_trial_user_attr(trial._trial_id, "fail_reason", f"no finite {metric}")
+            study.tell(trial, state=TrialState.FAIL)
+            return TrialState.FAIL
+        study.tell(trial, value)
+        return TrialState.COMPLETE
+
+
+def study_done(study: optuna.Study) -> bool:
+    settings = settings_of(study)
+    total = sum(r["trials"] for r in settings["rounds"])
+    return len(study.get_trials(deepcopy=False, states=DONE)) >= total

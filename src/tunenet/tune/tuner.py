@@ -1,0 +1,176 @@
+"""``tune()``: create (or resume) a study, run workers, watch them, report.
+
+    settings = base config + search space per round + budgets + sampler/pruner + seed
+    workers  = N processes, each cores // N BLAS threads, claiming trials until the budget is met
+    finalize = best config retrained and tested once, best.yaml, importance, plots, report.html
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+from optuna.trial import TrialState
+
+from ..config import RunConfig
+from ..errors import ConfigError
+from .importance import display_name
+from .results import finalize
+from .search import PRUNERS, SAMPLERS, objective_metric
+from .space import SearchSpace
+from .study import create_study, load_study, make_storage, save_settings, settings_of, study_dir_for
+from .workers import launch_workers, monitor, worker_loop
+
+
+def split_budget(trials: int, rounds: int) -> list[int]:
+    """Trials per round: equal shares, the remainder to the first (widest) round."""
+    if rounds < 1 or trials < rounds:
+        raise ConfigError(f"--trials ({trials}) must be at least --rounds ({rounds}) and --rounds at least 1")
+    share = trials // rounds
+    return [share + trials - share * rounds] + [share] * (rounds - 1)
+
+
+def parse_duration(text: str | None) -> float | None:
+    """``"30m"``, ``"2h"``, ``"90s"`` or seconds -> seconds."""
+    if text is None:
+        return None
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        value = float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
+    except (ValueError, IndexError):
+        raise ConfigError(f"--time must look like 30m, 2h or 90s, got {text!r}") from None
+    if value <= 0:
+        raise ConfigError(f"--time must be positive, got {text!r}")
+    return value
+
+
+def new_settings(base: RunConfig, space: SearchSpace, trials: int, rounds: int, sampler: str, prune: str,
+                 seed: int, task: str) -> dict:
+    if sampler not in SAMPLERS:
+        raise ConfigError(f"--sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
+    if prune not in PRUNERS:
+        raise ConfigError(f"--prune must be one of {', '.join(PRUNERS)}, got {prune!r}")
+    _, direction = objective_metric(task)
+    budget = split_budget(trials, rounds)
+    return {"base": base.to_dict(), "sampler": sampler, "prune": prune, "seed": seed, "task": task,
+            "direction": direction, "deadline": None,
+            "rounds": [{"trials": n, "space": space.to_dict() if i == 0 else None} for i, n in enumerate(budget)]}
+
+
+def tune(base: RunConfig, space: SearchSpace, *, trials: int = 40, rounds: int = 2, workers: int | None = None,
+         sampler: str = "random", prune: str = "none", seed: int = 0, time_budget: float | None = None,
+         study_name: str | None = None, storage: str | None = None, root: str | os.PathLike = "studies",
+         resume: str | None = None, live: bool | None = None, finalize_study: bool = True) -> dict:
+    """Run a study to its budget and return the summary of :func:`~tunenet.tune.results.finalize`."""
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if workers < 0:
+        raise ConfigError(f"--workers must be >= 0, got {workers}")
+    if resume:
+        study_name = Path(resume).name
+        study_dir = Path(resume) if Path(resume).is_dir() else study_dir_for(study_name, root)
+        study = load_study(study_name, make_storage(storage, study_dir))
+        settings = settings_of(study)
+    else:
+        from ..data import load as load_dataset
+
+        task = load_dataset(base.data).task
+        threads = max(1, (os.cpu_count() or 1) // max(workers, 1))
+        base = base.replace(threads=threads, split_seed=base.split_seed if base.split_seed is not None else seed)
+        name_root = Path(base.data).stem if ("/" in base.data or "." in base.data) else base.data
+        study_name = study_name or f"{name_root}-{time.strftime('%Y%m%d-%H%M%S')}"
+        study_dir = study_dir_for(study_name, root)
+        settings = new_settings(base, space, trials, rounds, sampler, prune, seed, task)
+        study = create_study(study_name, make_storage(storage, study_dir), settings, settings["direction"])
+    settings["deadline"] = time.time() + time_budget if time_budget else None
+    save_settings(study, settings)
+    if workers == 0:
+        return {"study": study_name, "study_dir": str(study_dir), "created": True}
+    procs = launch_workers(workers, study_name, storage, study_dir,
+                           threads=max(1, (os.cpu_count() or 1) // workers))
+    display = LiveTable(study, live)
+    try:
+        with display:
+            monitor(study, procs, on_tick=display.refresh)
+    except KeyboardInterrupt:
+        print(f"interrupted: finished trials are kept; continue with tunenet tune --resume {study_dir}",
+              file=sys.stderr)
+        raise
+    summary = finalize(study, study_dir) if finalize_study else {}
+    summary["study_dir"] = str(study_dir)
+    return summary
+
+
+def run_worker(study_name: str, storage: str | None, study_dir: Path, worker_index: int = 0) -> int:
+    """The body of ``tunenet worker``."""
+    return worker_loop(study_name, storage, study_dir, worker_index)
+
+
+class LiveTable:
+    """A live table of trials with a progress bar (rich) on a terminal; one line per trial otherwise."""
+
+    def __init__(self, study, live: bool | None) -> None:
+        self.study = study
+        self.live = sys.stdout.isatty() if live is None else live
+        self._printed: set[int] = set()
+        self._live = None
+
+    def __enter__(self):
+        if self.live:
+            from rich.live import Live
+
+            self._live = Live(self._render(), refresh_per_second=2, transient=False)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self._live is not None:
+            self._live.update(self._render())
+            self._live.__exit__(*exc)
+
+    def refresh(self) -> None:
+        if self._live is not None:
+            self._live.update(self._render())
+            return
+        for t in sorted(self.study.get_trials(deepcopy=False), key=lambda t: t.number):
+            if t.number in self._printed or t.state in (TrialState.RUNNING, TrialState.WAITING):
+                continue
+            self._printed.add(t.number)
+            value = "" if t.value is None else f"{t.value:.4f}"
+            reason = t.user_attrs.get("fail_reason", "") if t.state == TrialState.FAIL else ""
+            print(f"trial {t.number:>3} {t.state.name.lower():<8} {value:>7}  {_params(t)}  {reason}".rstrip(),
+                  flush=True)
+
+    def _render(self):
+        from rich.console import Group
+        from rich.progress_bar import ProgressBar
+        from rich.table import Table
+
+        settings = settings_of(self.study)
+        total = sum(r["trials"] for r in settings["rounds"])
+        trials = sorted(self.study.get_trials(deepcopy=False), key=lambda t: t.number)
+        done = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+        complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+        maximize = settings["direction"] == "maximize"
+        best = (max if maximize else min)(complete, key=lambda t: t.value) if complete else None
+        table = Table(title=f"study {self.study.study_name}: {len(done)}/{total} trials"
+                            + (f", best #{best.number} = {best.value:.4f}" if best else ""))
+        for col in ("trial", "round", "state", "dev", "hyperparameters"):
+            table.add_column(col)
+        for t in trials[-12:]:
+            value = "" if t.value is None else f"{t.value:.4f}"
+            style = "bold green" if best is not None and t.number == best.number else None
+            table.add_row(str(t.number), str(t.user_attrs.get("round", 0) + 1), t.state.name.lower(), value,
+                          _params(t), style=style)
+        return Group(table, ProgressBar(total=max(total, 1), completed=len(done), width=60))
+
+
+def _params(t) -> str:
+    parts = []
+    for k, v in t.params.items():
+        v = 1 - v if k.startswith("1-") else v
+        parts.append(f"{display_name(k)}={v:.3g}" if isinstance(v, float) and math.isfinite(v) else
+                     f"{display_name(k)}={v}")
+    return " ".join(parts)
