@@ -134,7 +134,8 @@ def current_round(study: optuna.Study, settings: dict) -> int | None:
     return None
 
 
-def best_trials(trials, direction: str, fraction: float = 0.2, minimum: int = 3):
+def best_trials(trials, direction: str, fraction: float = 0.1, minimum: int = 3):
+    """The top ``fraction`` of completed trials (at least ``minimum``): the region round r+1 zooms into."""
     complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
     complete.sort(key=lambda t: t.value, reverse=direction == "maximize")
     return complete[:max(minimum, int(len(complete) * fraction))]

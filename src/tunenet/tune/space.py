@@ -190,7 +190,7 @@ def _build(kind: str, args: list, kwargs: dict) -> Distribution:
             raise ValueError("loguniform needs 0 < low")
         return LogUniform(low, high)
     if kind == "beta":
-        if not 0 <= low and high < 1:
+        if not (0 <= low and high < 1):
             raise ValueError("beta needs 0 <= low < high < 1")
         return Beta(low, high)
     return Uniform(low, high)

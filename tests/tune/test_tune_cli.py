@@ -1,0 +1,132 @@
+"""``tunenet tune`` and ``tunenet worker`` end to end: real processes, real storage."""
+
+import json
+import os
+import signal
+import time
+import uuid
+
+import optuna
+import pytest
+import yaml
+from cli_helpers import popen, tunenet
+from optuna.trial import TrialState
+
+from tunenet.tune.study import make_storage
+
+QUICK = ["--data", "moons", "--epochs", "4", "--quiet"]
+
+
+def study_trials(study_dir, storage=None):
+    storage = make_storage(storage, study_dir)
+    return optuna.load_study(study_name=study_dir.name, storage=storage).get_trials()
+
+
+def test_tune_two_rounds_writes_best_config_report_and_importance(tmp_path):
+    tunenet("tune", *QUICK, "--trials", "8", "--rounds", "2", "--workers", "2", "--study", "s", "--root",
+            tmp_path, cwd=tmp_path, check=0)
+    study_dir = tmp_path / "s"
+    trials = study_trials(study_dir)
+    assert sum(t.state == TrialState.COMPLETE for t in trials) == 8
+    assert [t.user_attrs["round"] for t in trials if t.state == TrialState.COMPLETE].count(1) == 4
+    summary = json.loads((study_dir / "summary.json").read_text())
+    r1, r2 = summary["rounds"][0]["space"], summary["rounds"][1]["space"]
+    assert r1["lr"] == "loguniform(0.0001, 0.1)" and r2["lr"] != r1["lr"]
+    best = summary["best"]
+    assert {"test_accuracy", "dev_accuracy"} <= set(best["retrained"])
+    assert (study_dir / "report.html").is_file() and (study_dir / "parameters.png").is_file()
+    # best.yaml reproduces the best trial
+    config = yaml.safe_load((study_dir / "best.yaml").read_text())
+    assert config["seed"] != 0 and config["split_seed"] == 0 and config["threads"] is None
+    out = tunenet("train", "--config", study_dir / "best.yaml", "--run-dir", tmp_path / "again", "--quiet",
+                  cwd=tmp_path, check=0)
+    again = json.loads((tmp_path / "again" / "metrics.json").read_text())
+    assert again["dev_accuracy"] == pytest.approx(best["retrained"]["dev_accuracy"])
+    assert "test" in out.stdout
+    # the study can be shown and exported
+    shown = tunenet("study", "show", study_dir, cwd=tmp_path, check=0)
+    assert "complete" in shown.stdout
+    csv = tunenet("study", "export", study_dir, cwd=tmp_path, check=0).stdout
+    assert csv.count("\n") == len(trials) + 1
+
+
+def test_tune_errors_exit_2_with_one_line(tmp_path):
+    space = tmp_path / "space.yaml"
+    space.write_text("lr: loguniform(0, 1)\n")
+    result = tunenet("tune", *QUICK, "--space", space, "--root", tmp_path, cwd=tmp_path, check=2)
+    assert result.stderr.strip().startswith("error: ") and "space.yaml" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert tunenet("tune", *QUICK, "--prune", "sometimes", "--root", tmp_path, cwd=tmp_path, check=2)
+    assert tunenet("tune", *QUICK, "--trials", "1", "--rounds", "2", cwd=tmp_path, check=2)
+    assert tunenet("tune", "--data", "no-such-dataset", cwd=tmp_path, check=2)
+
+
+def wait_for(predicate, timeout, interval=0.05):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def test_sigkill_of_a_worker_loses_only_its_trial(tmp_path):
+    """Five times: kill one of two workers mid-trial; the rest of the study is intact."""
+    space = tmp_path / "space.yaml"
+    space.write_text("lr: loguniform(1e-3, 1e-2)\n")
+    slow = ["--data", "digits", "--hidden", "128,128", "--batch-size", "8", "--epochs", "6", "--early-stopping",
+            "0", "--quiet", "--space", space, "--rounds", "1", "--workers", "2"]
+    for rep in range(5):
+        root = tmp_path / f"rep{rep}"
+        proc = popen("tune", *slow, "--trials", "5", "--study", "kill", "--root", root, cwd=tmp_path)
+        study_dir = root / "kill"
+
+        def running_after_a_completion():
+            if not (study_dir / "journal.log").exists():
+                return None
+            trials = study_trials(study_dir)
+            if not any(t.state == TrialState.COMPLETE for t in trials):
+                return None
+            return next((t for t in trials if t.state == TrialState.RUNNING and "pid" in t.user_attrs), None)
+
+        victim = wait_for(running_after_a_completion, 120)
+        completed_before = {t.number for t in study_trials(study_dir) if t.state == TrialState.COMPLETE}
+        os.kill(victim.user_attrs["pid"], signal.SIGKILL)
+        killed_at = time.time()
+        wait_for(lambda: study_trials(study_dir)[victim.number].state == TrialState.FAIL, 60)
+        assert time.time() - killed_at < 60
+        proc.communicate(timeout=300)
+        trials = study_trials(study_dir)
+        if sum(t.state == TrialState.COMPLETE for t in trials) < 5:
+            tunenet("tune", "--resume", study_dir, "--workers", "2", "--quiet", cwd=tmp_path, check=0)
+            trials = study_trials(study_dir)
+        complete = [t for t in trials if t.state == TrialState.COMPLETE]
+        assert len(complete) == 5, [(t.number, t.state) for t in trials]
+        assert completed_before <= {t.number for t in complete}, "a finished trial was lost"
+        assert trials[victim.number].user_attrs["fail_reason"] == "worker process died"
+        retries = [t for t in trials if t.user_attrs.get("retry_of") == victim.number]
+        assert len(retries) == 1, "the lost trial is retried exactly once"
+        assert len({t.number for t in trials}) == len(trials)
+
+
+POSTGRES = os.environ.get("TUNENET_TEST_POSTGRES")
+
+
+@pytest.mark.skipif(not POSTGRES, reason="needs a PostgreSQL server: .ci/run starts one on loopback and sets "
+                                         "TUNENET_TEST_POSTGRES=postgresql://USER:PASSWORD@127.0.0.1/DB")
+def test_two_workers_share_a_postgresql_study(tmp_path):
+    name = f"pg-{uuid.uuid4().hex[:8]}"
+    tunenet("tune", *QUICK, "--trials", "6", "--rounds", "1", "--workers", "0", "--study", name, "--storage",
+            POSTGRES, cwd=tmp_path, check=0)
+    workers = [popen("worker", "--study", name, "--storage", POSTGRES, "--worker-index", str(i), cwd=tmp_path)
+               for i in range(2)]
+    for w in workers:
+        _, err = w.communicate(timeout=300)
+        assert w.returncode == 0, err[-2000:]
+    study = optuna.load_study(study_name=name, storage=POSTGRES)
+    states = [t.state for t in study.get_trials()]
+    assert states.count(TrialState.COMPLETE) == 6
+    assert states.count(TrialState.RUNNING) == 0
+    hosts = {(t.user_attrs["host"], t.user_attrs["pid"]) for t in study.get_trials() if t.state == TrialState.COMPLETE}
+    assert len(hosts) == 2, "both workers took trials"
