@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 
 
 class MiniBatches:
@@ -35,6 +35,10 @@ class MiniBatches:
     def __init__(self, X: np.ndarray, y: np.ndarray, batch_size: int, rng: np.random.Generator | None) -> None:
         if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
             raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if len(X) != len(y):
+            raise DataError(f"X has {len(X)} rows but y has {len(y)} labels; expected one label per row")
+        if len(X) == 0:
+            raise DataError("cannot iterate mini-batches over zero rows")
         self.X, self.y, self.rng = X, y, rng
         self.m = X.shape[0]
         self.batch_size = min(int(batch_size), self.m)

@@ -53,6 +53,7 @@ def save_checkpoint(trainer, run_dir: str | os.PathLike) -> Path:
         "epoch": trainer.epoch,
         "step": trainer.step,
         "lr_factor": trainer.lr_factor,
+        "first_loss": trainer.first_loss,
         "rng_state": trainer.rng.bit_generator.state,
         "optimizer": optim,
         "callbacks": callbacks,
@@ -89,5 +90,6 @@ def load_checkpoint(trainer, run_dir: str | os.PathLike) -> None:
             cb.load_state_dict(state)
     trainer.epoch, trainer.step = int(meta["epoch"]), int(meta["step"])
     trainer.lr_factor = float(meta["lr_factor"])
+    trainer.first_loss = meta.get("first_loss")
     trainer.rng.bit_generator.state = meta["rng_state"]
     trainer.history = History.from_dict(meta["history"])

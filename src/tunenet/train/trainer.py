@@ -11,6 +11,9 @@ One epoch::
         optimizer.step()
     dev loss / accuracy on the whole dev set (inference mode)
 
+Divergence: a non-finite loss or gradient norm, or a loss 100x above the
+first step's, stops training before the update is applied.
+
 Every random draw (shuffling, dropout masks, augmentation) comes from one
 ``numpy.random.Generator`` seeded by ``seed``; its state is part of the
 checkpoint, so a resumed run continues bit for bit. The BLAS thread count is
@@ -33,6 +36,11 @@ from ..nn.losses import Loss, penalty
 from ..nn.model import Sequential
 from .callbacks import Callback
 from .history import History
+
+
+#: a loss this many times above the first step's loss counts as divergence (Adam's bounded
+#: steps can blow weights up without ever producing a NaN)
+EXPLOSION = 100.0
 
 
 def accuracy(logits: np.ndarray, y: np.ndarray, output: str) -> float:
@@ -104,6 +112,7 @@ class Trainer:
         self.stop_training = False
         self.restored_epoch: int | None = None
         self.grad_norm = math.nan
+        self.first_loss: float | None = None  # the loss of the very first step, for the explosion check
 
     def base_lr(self, epoch: int) -> float:
         """The schedule's learning rate before ``lr_factor`` (plateau reductions)."""
@@ -152,7 +161,9 @@ class Trainer:
                 opt.lr = self.base_lr(self.epoch) * self.lr_factor
             value, logits = model.loss_and_grads(xb, yb, self.l2, self.l1, self.loss)
             g2 = float(np.dot(model.flat_grads, model.flat_grads))
-            if not (math.isfinite(value) and math.isfinite(g2)):
+            if self.first_loss is None:
+                self.first_loss = value
+            if not (math.isfinite(value) and math.isfinite(g2)) or value > EXPLOSION * max(self.first_loss, 1e-3):
                 raise DivergenceError(self._divergence_message(value, g2))
             self.grad_norm = math.sqrt(g2)
             if self.clip is not None:
@@ -177,7 +188,12 @@ class Trainer:
         self._call("on_epoch_end", row)
 
     def _divergence_message(self, loss: float, g2: float) -> str:
-        what = f"the loss is {loss}" if not math.isfinite(loss) else "the gradient norm is not finite"
+        if not math.isfinite(loss):
+            what = f"the loss is {loss}"
+        elif not math.isfinite(g2):
+            what = "the gradient norm is not finite"
+        else:
+            what = f"the loss exploded from {self.first_loss:.4g} to {loss:.4g}"
         lr = self.optimizer.lr
         where = f"training diverged at epoch {self.epoch + 1}, step {self.step + 1}: {what}"
         if lr >= 0.1:

@@ -1,0 +1,140 @@
+"""Read CSV and Parquet files (and DataFrames) into named columns, with places for error messages.
+
+A table becomes ``{column name: 1-D ndarray}``: numeric and boolean columns
+as numbers (float64, NaN where empty), text columns as object arrays of
+``str`` (None where empty). CSV files are parsed by pyarrow (fast, multi-
+threaded) and must have a header line; when parsing fails, the file is
+scanned again with the :mod:`csv` module to name the line at fault.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from .validation import TableWhere, csv_record_lines, first_ragged_line
+
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def _existing_file(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    if not path.is_file():
+        raise DataError(f"{path}: is not a file")
+    return path
+
+
+def _arrow_columns(table, where_source: str) -> dict[str, np.ndarray]:
+    """pyarrow Table -> {name: ndarray}; refuses duplicate names and non-tabular types."""
+    import pyarrow as pa
+    import pyarrow.types as pat
+
+    names = table.column_names
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise DataError(f"{where_source}: column name {name!r} appears twice; column names must be unique")
+        seen.add(name)
+    columns = {}
+    for name, column in zip(names, table.columns, strict=True):
+        kind = column.type
+        if pat.is_dictionary(kind):
+            column = column.cast(kind.value_type)
+            kind = column.type
+        if pat.is_boolean(kind) or pat.is_integer(kind) or pat.is_floating(kind) or pat.is_null(kind):
+            values = column.cast(pa.float64()).to_numpy()
+        elif pat.is_string(kind) or pat.is_large_string(kind):
+            values = np.asarray(column.to_pylist(), dtype=object)
+        else:
+            raise DataError(f"{where_source}, column {name!r}: values of type {kind} are not supported; "
+                            "expected numbers or text (convert dates to numbers, or drop the column with drop=[...])")
+        columns[name] = values
+    return columns
+
+
+def read_csv_columns(path: str | os.PathLike, delimiter: str | None = None) -> tuple[dict[str, np.ndarray], TableWhere]:
+    """Read a CSV file with a header line; rows are named by their line in the file (header = line 1)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    path = _existing_file(path)
+    source = os.fspath(path)
+    if path.stat().st_size == 0:
+        raise DataError(f"{source}: empty file; expected a header line and data rows")
+    delimiter = delimiter or ("\t" if path.suffix == ".tsv" else ",")
+    convert = pacsv.ConvertOptions(strings_can_be_null=True, timestamp_parsers=[])
+    try:
+        table = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter), convert_options=convert)
+    except pa.ArrowInvalid as exc:
+        ragged = first_ragged_line(path, delimiter)
+        if ragged:
+            line, n_fields, n_header = ragged
+            raise DataError(f"{source}, line {line} (header is line 1): {n_fields} fields, but the header has "
+                            f"{n_header}; every row needs one value per column") from None
+        try:  # quoted fields spanning lines need the slower parser mode
+            parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
+            table = pacsv.read_csv(path, parse_options=parse, convert_options=convert)
+        except pa.ArrowInvalid:
+            raise DataError(f"{source}: not a readable CSV file ({exc})") from None
+    columns = _arrow_columns(table, source)
+
+    @cache
+    def lines() -> list[int]:
+        return csv_record_lines(path, delimiter)
+
+    return columns, TableWhere(source, list(columns), line_of_record=lambda i: lines()[i])
+
+
+def read_parquet_columns(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], TableWhere]:
+    """Read a Parquet file; rows are named 1-based over the data rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = _existing_file(path)
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
+    columns = _arrow_columns(table, os.fspath(path))
+    return columns, TableWhere(os.fspath(path), list(columns))
+
+
+def dataframe_columns(frame) -> tuple[dict[str, np.ndarray], TableWhere]:
+    """A pandas DataFrame as columns; rows are named 1-based (row 1 is the first row)."""
+    names = [str(c) for c in frame.columns]
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise DataError(f"DataFrame: column name {dup!r} appears twice; column names must be unique")
+    columns = {}
+    for name, (_, series) in zip(names, frame.items(), strict=True):
+        values = series.to_numpy()
+        if values.dtype.kind in "biuf":
+            values = values.astype(np.float64)
+        elif values.dtype.kind in "OUS":
+            values = np.asarray([None if v is None or (isinstance(v, float) and np.isnan(v)) else v
+                                 for v in values], dtype=object)
+        else:
+            raise DataError(f"DataFrame, column {name!r}: dtype {values.dtype} is not supported; "
+                            "expected numbers or text")
+        columns[name] = values
+    return columns, TableWhere("DataFrame", names)
+
+
+def read_columns(table_or_path, delimiter: str | None = None) -> tuple[dict[str, np.ndarray], TableWhere]:
+    """Columns of a CSV/Parquet file or a DataFrame, and the :class:`TableWhere` naming its places."""
+    if hasattr(table_or_path, "columns") and hasattr(table_or_path, "items"):
+        return dataframe_columns(table_or_path)
+    path = Path(table_or_path)
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        return read_parquet_columns(path)
+    if path.suffix.lower() in CSV_SUFFIXES:
+        return read_csv_columns(path, delimiter)
+    raise DataError(f"{path}: unsupported file type {path.suffix or '(no suffix)'!r}; expected "
+                    f"{', '.join(CSV_SUFFIXES + PARQUET_SUFFIXES)} or .npz")

@@ -1,0 +1,146 @@
+"""Augmentation of flattened image batches: identities, geometry, determinism, specs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tunenet.data import (
+    Compose,
+    GaussianNoise,
+    HorizontalFlip,
+    RandomRotation,
+    RandomShift,
+    parse_augment,
+    rotate_images,
+    shift_images,
+)
+from tunenet.errors import ConfigError, DataError
+
+SHAPE = (6, 5)
+
+
+@pytest.fixture
+def batch():
+    return np.random.default_rng(0).random((16, 30), dtype=np.float32)
+
+
+def rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+def test_flip_twice_is_the_identity_and_flips_columns(batch):
+    flip = HorizontalFlip(p=1.0, image_shape=SHAPE)
+    once = flip(batch, rng())
+    np.testing.assert_array_equal(once.reshape(-1, *SHAPE), batch.reshape(-1, *SHAPE)[:, :, ::-1])
+    np.testing.assert_array_equal(flip(once, rng()), batch)
+
+
+def test_flip_with_probability_flips_some_images_only(batch):
+    out = HorizontalFlip(p=0.5, image_shape=SHAPE)(batch, rng(1)).reshape(-1, *SHAPE)
+    flipped = [np.array_equal(o, b[:, ::-1]) for o, b in zip(out, batch.reshape(-1, *SHAPE), strict=True)]
+    kept = [np.array_equal(o, b) for o, b in zip(out, batch.reshape(-1, *SHAPE), strict=True)]
+    assert all(f or k for f, k in zip(flipped, kept, strict=True)) and any(flipped) and any(kept)
+
+
+def test_shift_by_zero_is_the_identity(batch):
+    np.testing.assert_array_equal(RandomShift(0, image_shape=SHAPE)(batch, rng()), batch)
+
+
+def test_shift_moves_content_and_fills_with_zeros():
+    images = np.arange(2 * 4 * 4, dtype=np.float32).reshape(2, 4, 4) + 1
+    out = shift_images(images, np.array([[1, 0], [0, -2]]))
+    np.testing.assert_array_equal(out[0, 1:], images[0, :-1])
+    np.testing.assert_array_equal(out[0, 0], 0)
+    np.testing.assert_array_equal(out[1, :, :2], images[1, :, 2:])
+    np.testing.assert_array_equal(out[1, :, 2:], 0)
+
+
+def test_random_shift_stays_within_k_pixels():
+    image = np.zeros((1, 9, 9), np.float32)
+    image[0, 4, 4] = 1.0
+    batch = np.repeat(image.reshape(1, -1), 200, axis=0)
+    out = RandomShift(2, image_shape=(9, 9))(batch, rng()).reshape(-1, 9, 9)
+    rows, cols = np.nonzero(out.sum(axis=0))
+    assert rows.min() == 2 and rows.max() == 6 and cols.min() == 2 and cols.max() == 6
+    assert np.all(out.reshape(200, -1).sum(axis=1) == 1.0)  # every image keeps its one pixel
+
+
+def test_rotation_by_zero_is_the_identity_and_by_90_matches_rot90(batch):
+    np.testing.assert_array_equal(RandomRotation(0.0, image_shape=SHAPE)(batch, rng()), batch)
+    square = batch[:, :25].reshape(-1, 5, 5)
+    out = rotate_images(square, np.full(len(square), 90.0))
+    np.testing.assert_allclose(out, np.rot90(square, axes=(1, 2)), atol=1e-6)
+
+
+def test_rotation_matches_scipy_bilinear_interpolation_with_zeros_outside(batch):
+    from scipy import ndimage
+
+    images = np.random.default_rng(2).random((8, 7, 9), dtype=np.float32)
+    degrees = np.linspace(-170.0, 170.0, 8)
+    theta = np.deg2rad(degrees)[:, None, None]
+    rows, cols = np.mgrid[0:7, 0:9].astype(np.float64)
+    dy, dx = rows - 3.0, cols - 4.0
+    coords = [np.broadcast_to(np.arange(8.0)[:, None, None], (8, 7, 9)),
+              3.0 + np.cos(theta) * dy + np.sin(theta) * dx, 4.0 + np.cos(theta) * dx - np.sin(theta) * dy]
+    expected = ndimage.map_coordinates(images, coords, order=1, mode="grid-constant", cval=0.0)
+    np.testing.assert_allclose(rotate_images(images, degrees), expected, atol=1e-5)
+
+
+def test_small_rotation_moves_pixels_but_keeps_the_centre():
+    image = np.zeros((1, 7, 7), np.float32)
+    image[0, 3, 3] = 1.0
+    image[0, 3, 6] = 1.0
+    out = rotate_images(image, np.array([10.0]))[0]
+    assert out[3, 3] == pytest.approx(1.0)
+    assert 0.0 < out[3, 6] < 1.0 and out[2, 6] > 0.0  # counter-clockwise: the right-hand pixel moves up
+
+
+def test_noise_has_the_requested_std_and_zero_std_is_the_identity():
+    X = np.zeros((200, 100), np.float32)
+    out = GaussianNoise(0.05)(X, rng())
+    assert out.dtype == np.float32 and abs(out.std() - 0.05) < 0.002 and abs(out.mean()) < 0.002
+    np.testing.assert_array_equal(GaussianNoise(0.0)(X, rng()), X)
+
+
+def test_augmenters_are_deterministic_given_the_seed_and_never_modify_input(batch):
+    augment = parse_augment("flip,shift:2,rotate:10,noise:0.05", SHAPE)
+    before = batch.copy()
+    a, b, c = augment(batch, rng(5)), augment(batch, rng(5)), augment(batch, rng(6))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert a.shape == batch.shape and a.dtype == np.float32
+    np.testing.assert_array_equal(batch, before)
+
+
+def test_compose_applies_in_order_with_one_generator(batch):
+    parts = [HorizontalFlip(1.0, SHAPE), RandomShift(1, SHAPE)]
+    g = rng(3)
+    expected = parts[1](parts[0](batch, g), g)
+    np.testing.assert_array_equal(Compose(parts)(batch, rng(3)), expected)
+
+
+def test_spec_parsing_defaults_and_off():
+    augment = parse_augment("flip, shift:3, rotate, noise:0.1", SHAPE)
+    assert [type(a).__name__ for a in augment.augmenters] == ["HorizontalFlip", "RandomShift", "RandomRotation",
+                                                               "GaussianNoise"]
+    assert augment.augmenters[1].max_shift == 3 and augment.augmenters[2].max_degrees == 10.0
+    assert parse_augment(None, SHAPE) is None and parse_augment("none", SHAPE) is None
+    assert parse_augment("noise:0.1", None) is not None  # noise needs no image shape
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("flip,zoom:2", "unknown augmentation 'zoom'"),
+    ("shift:1.5", "'1.5' is not a valid max_shift"),
+    ("rotate:400", "max_degrees must be in"),
+])
+def test_bad_specs_are_config_errors(spec, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_augment(spec, SHAPE)
+
+
+def test_geometric_augmentation_needs_an_image_shape_that_fits_the_batch(batch):
+    with pytest.raises(ConfigError, match="needs image_shape"):
+        parse_augment("flip", None)
+    with pytest.raises(DataError, match=r"batch of shape \(16, 30\) does not hold 28x28 images"):
+        HorizontalFlip(image_shape=(28, 28))(batch, rng())
