@@ -130,3 +130,13 @@ def test_two_workers_share_a_postgresql_study(tmp_path):
     assert states.count(TrialState.RUNNING) == 0
     hosts = {(t.user_attrs["host"], t.user_attrs["pid"]) for t in study.get_trials() if t.state == TrialState.COMPLETE}
     assert len(hosts) == 2, "both workers took trials"
+
+
+def test_tune_with_no_arguments_reaches_97_percent_on_digits(tmp_path):
+    """The README's main command: defaults only."""
+    result = tunenet("tune", cwd=tmp_path, check=0)
+    (study_dir,) = (tmp_path / "studies").iterdir()
+    summary = json.loads((study_dir / "summary.json").read_text())
+    assert summary["trials"]["complete"] + summary["trials"].get("pruned", 0) == 30
+    assert summary["best"]["retrained"]["test_accuracy"] >= 0.97
+    assert "test" in result.stdout and (study_dir / "best.yaml").is_file()
