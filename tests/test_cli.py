@@ -7,9 +7,9 @@ import time
 import numpy as np
 import pytest
 import yaml
-from cli_helpers import popen, tunenet
 from safetensors.numpy import load_file
 
+from cli_helpers import popen, tunenet
 from tunenet.train.checkpoint import checkpoint_path
 
 

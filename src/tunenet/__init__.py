@@ -10,9 +10,24 @@ The curated public API::
 
 from .diagnose import GradCheckResult, gradient_check
 from .errors import CheckpointError, ConfigError, DataError, DivergenceError, TunenetError
-from .nn import (BatchNorm, Dense, Dropout, Identity, LeakyReLU, MeanSquaredError, Parameter, ReLU,
-                 Sequential, Sigmoid, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy, Tanh, load, mlp,
-                 save)
+from .nn import (
+                 BatchNorm,
+                 Dense,
+                 Dropout,
+                 Identity,
+                 LeakyReLU,
+                 MeanSquaredError,
+                 Parameter,
+                 ReLU,
+                 Sequential,
+                 Sigmoid,
+                 SigmoidBinaryCrossEntropy,
+                 SoftmaxCrossEntropy,
+                 Tanh,
+                 load,
+                 mlp,
+                 save,
+)
 
 __version__ = "0.1.0"
 

@@ -108,7 +108,8 @@ FLAG_HELP = {
     "beta": "momentum / RMSprop beta", "schedule": "learning-rate decay, e.g. inverse_time:1.0, exponential:0.95",
     "l2": "L2 strength lambda", "l1": "L1 strength", "clip": "gradient clipping: norm:5 or value:0.5",
     "early_stopping": "patience in epochs (0 = off)", "plateau": "reduce lr on plateau after N epochs (0 = off)",
-    "threads": "BLAS threads (default: all cores)", "split_seed": "seed of the train/dev/test split (default: --seed)", "checkpoint_every": "checkpoint every N epochs",
+    "threads": "BLAS threads (default: all cores)", "checkpoint_every": "checkpoint every N epochs",
+    "split_seed": "seed of the train/dev/test split (default: --seed)",
 }
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10

@@ -77,9 +77,8 @@ def load_tensors(path: str | os.PathLike, fmt: str) -> tuple[dict[str, np.ndarra
         found = doc.get("format") if isinstance(doc, dict) else None
         raise CheckpointError(f"{path}: holds {found!r}, expected a {fmt!r} file")
     if doc.get("schema_version") != SCHEMA_VERSION:
-        raise CheckpointError(
-            f"{path}: schema version {doc.get('schema_version')!r} is not supported (this tunenet reads {SCHEMA_VERSION})"
-        )
+        raise CheckpointError(f"{path}: schema version {doc.get('schema_version')!r} is not supported "
+                              f"(this tunenet reads {SCHEMA_VERSION})")
     try:
         tensors = st_load(data)
     except (SafetensorError, ValueError, struct.error) as exc:

@@ -6,8 +6,7 @@ import pytest
 from optuna.trial import TrialState
 
 from tunenet import ConfigError
-from tunenet.tune.study import (Heartbeat, create_study, load_study, make_storage, reap_stale_trials,
-                                settings_of)
+from tunenet.tune.study import Heartbeat, create_study, load_study, make_storage, reap_stale_trials, settings_of
 
 
 @pytest.fixture

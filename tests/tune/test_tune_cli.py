@@ -9,9 +9,9 @@ import uuid
 import optuna
 import pytest
 import yaml
-from cli_helpers import popen, tunenet
 from optuna.trial import TrialState
 
+from cli_helpers import popen, tunenet
 from tunenet.tune.study import make_storage
 
 QUICK = ["--data", "moons", "--epochs", "4", "--quiet"]
@@ -82,7 +82,7 @@ def test_sigkill_of_a_worker_loses_only_its_trial(tmp_path):
         proc = popen("tune", *slow, "--trials", "5", "--study", "kill", "--root", root, cwd=tmp_path)
         study_dir = root / "kill"
 
-        def running_after_a_completion():
+        def running_after_a_completion(study_dir=study_dir):
             if not (study_dir / "journal.log").exists():
                 return None
             trials = study_trials(study_dir)
@@ -93,9 +93,9 @@ def test_sigkill_of_a_worker_loses_only_its_trial(tmp_path):
         victim = wait_for(running_after_a_completion, 120)
         completed_before = {t.number for t in study_trials(study_dir) if t.state == TrialState.COMPLETE}
         os.kill(victim.user_attrs["pid"], signal.SIGKILL)
-        killed_at = time.time()
-        wait_for(lambda: study_trials(study_dir)[victim.number].state == TrialState.FAIL, 60)
-        assert time.time() - killed_at < 60
+        number = victim.number
+        # the lost trial must be marked failed within 60 s (wait_for raises otherwise)
+        wait_for(lambda: study_trials(study_dir)[number].state == TrialState.FAIL, 60)  # noqa: B023
         proc.communicate(timeout=300)
         trials = study_trials(study_dir)
         if sum(t.state == TrialState.COMPLETE for t in trials) < 5:

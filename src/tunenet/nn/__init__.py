@@ -2,10 +2,8 @@
 
 from .init import INITIALIZERS, get_initializer
 from .io import load, save
-from .layers import (ACTIVATIONS, BatchNorm, Dense, Dropout, Identity, Layer, LeakyReLU, ReLU,
-                     Sigmoid, Tanh)
-from .losses import (Loss, MeanSquaredError, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy,
-                     add_penalty_grad, penalty)
+from .layers import ACTIVATIONS, BatchNorm, Dense, Dropout, Identity, Layer, LeakyReLU, ReLU, Sigmoid, Tanh
+from .losses import Loss, MeanSquaredError, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy, add_penalty_grad, penalty
 from .model import Sequential, mlp
 from .parameter import Parameter
 

@@ -37,7 +37,6 @@ from ..nn.model import Sequential
 from .callbacks import Callback
 from .history import History
 
-
 #: a loss this many times above the first step's loss counts as divergence (Adam's bounded
 #: steps can blow weights up without ever producing a NaN)
 EXPLOSION = 100.0
