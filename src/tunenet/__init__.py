@@ -31,9 +31,19 @@ from .nn import (
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    """``tunenet.MLPClassifier`` / ``tunenet.MLPRegressor`` load scikit-learn only when asked for."""
+    if name in ("MLPClassifier", "MLPRegressor"):
+        from . import estimators
+
+        return getattr(estimators, name)
+    raise AttributeError(f"module 'tunenet' has no attribute {name!r}")
+
+
 __all__ = [
     "BatchNorm", "CheckpointError", "ConfigError", "DataError", "Dense", "DivergenceError", "Dropout",
-    "GradCheckResult", "Identity", "LeakyReLU", "MeanSquaredError", "Parameter", "ReLU", "Sequential",
-    "Sigmoid", "SigmoidBinaryCrossEntropy", "SoftmaxCrossEntropy", "Tanh", "TunenetError",
+    "GradCheckResult", "Identity", "LeakyReLU", "MLPClassifier", "MLPRegressor", "MeanSquaredError", "Parameter",
+    "ReLU", "Sequential", "Sigmoid", "SigmoidBinaryCrossEntropy", "SoftmaxCrossEntropy", "Tanh", "TunenetError",
     "gradient_check", "load", "mlp", "save",
 ]
