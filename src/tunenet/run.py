@@ -110,7 +110,7 @@ def build_optimizer(config: RunConfig, model: Sequential):
 
 
 def build_trainer(config: RunConfig, model: Sequential, run_dir: Path | None, callbacks=(),
-                  progress: bool | None = None, image_shape=None) -> Trainer:
+                  progress: bool | None = None, image_shape=None, checkpoint: bool = True) -> Trainer:
     """The trainer with the callbacks the config asks for (order matters for checkpoints)."""
     cbs = []
     if config.early_stopping:
@@ -118,7 +118,7 @@ def build_trainer(config: RunConfig, model: Sequential, run_dir: Path | None, ca
     if config.plateau:
         cbs.append(ReduceLROnPlateau(config.monitor, patience=config.plateau))
     cbs.extend(callbacks)
-    if run_dir is not None:
+    if run_dir is not None and checkpoint:
         cbs.append(Checkpoint(run_dir, every=config.checkpoint_every))
     if progress is not False:
         cbs.append(ProgressBar(force=progress))
@@ -140,7 +140,8 @@ def read_run_config(run_dir: str | os.PathLike, overrides: dict | None = None) -
 
 
 def train_run(config: RunConfig, run_dir: str | os.PathLike | None = None, *, resume: bool = False,
-              callbacks=(), progress: bool | None = None, data: PreparedData | None = None) -> RunResult:
+              callbacks=(), progress: bool | None = None, data: PreparedData | None = None,
+              checkpoint: bool = True) -> RunResult:
     """Train one configuration end to end and write its run directory.
 
     Parameters
@@ -151,11 +152,12 @@ def train_run(config: RunConfig, run_dir: str | os.PathLike | None = None, *, re
         continues with the new values: "babysitting").
     callbacks : extra training callbacks (the tuner's pruning reporter).
     data : already prepared data (the tuner reuses one split across trials).
+    checkpoint : write resumable checkpoints (the tuner's trials do not need them).
     """
     run_dir = Path(run_dir) if run_dir is not None else None
     data = data or prepare_data(config)
     model = build_model(config, data.X_train.shape[1], data.n_out, data.output)
-    trainer = build_trainer(config, model, run_dir, callbacks, progress, data.dataset.image_shape)
+    trainer = build_trainer(config, model, run_dir, callbacks, progress, data.dataset.image_shape, checkpoint)
     if run_dir is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
         if resume:

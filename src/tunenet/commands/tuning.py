@@ -72,12 +72,12 @@ def print_summary(summary: dict) -> None:
     for k, v in best["values"].items():
         table.add_row(k, f"{v:.4g}" if isinstance(v, float) else str(v))
     console.print(table)
-    r = best["retrained"]
+    r = best["metrics"]
     if "test_accuracy" in r:
-        console.print(f"retrained best: train accuracy {r['train_accuracy']:.4f}, dev {r['dev_accuracy']:.4f}, "
+        console.print(f"best model: train accuracy {r['train_accuracy']:.4f}, dev {r['dev_accuracy']:.4f}, "
                       f"[bold]test {r['test_accuracy']:.4f}[/]")
     elif "test_loss" in r:
-        console.print(f"retrained best: test loss {r['test_loss']:.4f}")
+        console.print(f"best model: test loss {r['test_loss']:.4f}")
     if summary.get("importance"):
         ranking = ", ".join(f"{k} {v:.2f}" for k, v in list(summary["importance"].items())[:5])
         console.print(f"importance (fANOVA): {ranking}")

@@ -1,4 +1,4 @@
-"""What a finished study shows: the best configuration retrained and tested once,
+"""What a finished study shows: the best configuration (its trial's model, or retrained) tested once,
 ``best.yaml``, importance, plots on each hyperparameter's own scale, and an
 HTML report.
 """
@@ -9,6 +9,7 @@ import base64
 import html
 import json
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from ..config import RunConfig, from_dict
 from ..fileio import atomic_write_text
 from ..report.plots import plt, save_figure
 from .importance import display_name, importance
+from .search import trial_dir
 from .space import Beta, IntRange, LogUniform, SearchSpace
 from .study import settings_of
 
@@ -55,10 +57,19 @@ def finalize(study: optuna.Study, study_dir: Path, progress: bool = False) -> di
         return summary
     config = best_config(best)
     config.save(study_dir / "best.yaml")
-    result = train_run(config, study_dir / "best-model", progress=progress)
+    kept = trial_dir(study_dir, best.number)
+    best_dir = study_dir / "best-model"
+    if (kept / "model.safetensors").is_file() and (kept / "metrics.json").is_file():
+        if best_dir.exists():
+            shutil.rmtree(best_dir)
+        shutil.copytree(kept, best_dir)
+        metrics, retrained = json.loads((best_dir / "metrics.json").read_text()), False
+    else:  # the best trial ran on another machine: train it again here (same seed, same result)
+        metrics, retrained = train_run(config, best_dir, progress=progress).metrics, True
     summary["best"] = {"trial": best.number, "dev_" + _metric_name(settings): best.value,
                        "values": best.user_attrs.get("values", {}), "config": config.to_dict(),
-                       "retrained": {k: v for k, v in result.metrics.items() if isinstance(v, (int, float))}}
+                       "retrained": retrained,
+                       "metrics": {k: v for k, v in metrics.items() if isinstance(v, (int, float))}}
     summary["importance"] = importance(study, seed=settings["seed"])
     plot_parameters(study, settings, study_dir / "parameters.png")
     plot_history(study, study_dir / "history.png")
@@ -159,7 +170,7 @@ def write_html(study, summary: dict, study_dir: Path) -> Path:
     e = html.escape
     rows = "".join(f"<tr><td>{e(k)}</td><td>{e(str(v))}</td></tr>" for k, v in best["config"].items())
     metrics = "".join(f"<tr><td>{e(k)}</td><td>{v:.4f}</td></tr>" if isinstance(v, float) else
-                      f"<tr><td>{e(k)}</td><td>{v}</td></tr>" for k, v in best["retrained"].items())
+                      f"<tr><td>{e(k)}</td><td>{v}</td></tr>" for k, v in best["metrics"].items())
     imp = "".join(f"<tr><td>{e(k)}</td><td>{v:.3f}</td></tr>" for k, v in summary.get("importance", {}).items())
     rounds = "".join(f"<tr><td>{r['round']}</td><td>{r['trials']}</td><td>"
                      + "<br>".join(f"{e(k)}: {e(str(v))}" for k, v in (r["space"] or {}).items()) + "</td></tr>"
@@ -177,7 +188,8 @@ margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 8px;font-size:14px;text-a
 </style></head><body>
 <h1>Study {e(study.study_name)}</h1>
 <p>Trials: {e(json.dumps(summary['trials']))}. Best trial #{best['trial']} with dev metric
-<b>{next(v for k, v in best.items() if k.startswith('dev_')):.4f}</b>, retrained and evaluated once on the test set:</p>
+<b>{next(v for k, v in best.items() if k.startswith('dev_')):.4f}</b>; its model
+{'retrained here' if best['retrained'] else 'kept from the trial'}, evaluated once on the test set:</p>
 <table><tr><th>metric</th><th>value</th></tr>{metrics}</table>
 <h2>Best configuration (best.yaml)</h2><table>{rows}</table>
 <h2>Hyperparameter importance (fANOVA, round 1)</h2><table><tr><th>hyperparameter</th><th>importance</th></tr>

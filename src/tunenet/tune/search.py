@@ -79,15 +79,20 @@ def make_sampler(name: str, seed: int, worker_index: int = 0):
 
 
 def make_pruner(name: str, epochs: int):
-    """Stop hopeless trials on their per-epoch dev accuracy."""
+    """Stop hopeless trials on their per-epoch dev accuracy.
+
+    No trial is judged before an eighth of its epochs (at least one): the
+    first epochs rank trials poorly (regularised or augmented ones start slow).
+    """
+    warmup = max(1, epochs // 8)
     if name == "none":
         return optuna.pruners.NopPruner()
     if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2)
+        return optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=warmup)
     if name == "asha":
-        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=warmup, reduction_factor=3)
     if name == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(epochs, 1), reduction_factor=3)
+        return optuna.pruners.HyperbandPruner(min_resource=warmup, max_resource=max(epochs, 1), reduction_factor=3)
     raise ConfigError(f"--prune must be one of {', '.join(PRUNERS)}, got {name!r}")
 
 
@@ -168,8 +173,17 @@ def claim_trial(study: optuna.Study, settings: dict):
     return trial, r
 
 
-def run_trial(study: optuna.Study, trial, r: int, settings: dict, data_for) -> TrialState:
-    """Sample, train and tell one trial; divergence or a bad combination fails only this trial."""
+def trial_dir(study_dir, number: int):
+    """Where a trial's run directory lives (model, history, curves; no checkpoint)."""
+    return None if study_dir is None else study_dir / "trials" / f"{number:04d}"
+
+
+def run_trial(study: optuna.Study, trial, r: int, settings: dict, data_for, study_dir=None) -> TrialState:
+    """Sample, train and tell one trial; divergence or a bad combination fails only this trial.
+
+    A completed trial's model stays in ``study_dir/trials/NNNN`` so the best
+    one need not be retrained.
+    """
     from ..run import train_run
 
     storage = study._storage
@@ -184,8 +198,8 @@ def run_trial(study: optuna.Study, trial, r: int, settings: dict, data_for) -> T
             storage.set_trial_user_attr(trial._trial_id, "values", values)
             config = space.config_for(values, base).replace(seed=derive_seed(settings["seed"], trial.number))
             storage.set_trial_user_attr(trial._trial_id, "config", config.to_dict())
-            result = train_run(config, None, callbacks=[OptunaReporter(trial, metric)], progress=False,
-                               data=data_for(config))
+            result = train_run(config, trial_dir(study_dir, trial.number), callbacks=[OptunaReporter(trial, metric)],
+                               progress=False, data=data_for(config), checkpoint=False)
         except optuna.TrialPruned as exc:
             storage.set_trial_user_attr(trial._trial_id, "pruned", str(exc))
             study.tell(trial, state=TrialState.PRUNED)

@@ -2,7 +2,7 @@
 
     settings = base config + search space per round + budgets + sampler/pruner + seed
     workers  = N processes, each cores // N BLAS threads, claiming trials until the budget is met
-    finalize = best config retrained and tested once, best.yaml, importance, plots, report.html
+    finalize = best trial's model (or a retrain) tested once, best.yaml, importance, plots, report.html
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ def worker_loop(study_name: str, storage_spec: str | None, study_dir: Path, work
                 break
             time.sleep(0.5)
             continue
-        run_trial(study, trial, r, settings, data_for)
+        run_trial(study, trial, r, settings, data_for, study_dir)
         done += 1
     return done
 
