@@ -191,6 +191,8 @@ def print_metrics(result) -> None:
     console.print(table)
     if "diagnosis" in m:
         console.print(m["diagnosis"], highlight=False)
+    if result.run_dir is not None and (result.run_dir / "report.html").is_file():
+        console.print(f"report: {result.run_dir / 'report.html'}", highlight=False)
 
 
 COMMANDS["train"] = (add_train_arguments, run_train, "train a network and write a run directory")

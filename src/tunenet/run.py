@@ -11,7 +11,10 @@ The CLI (``tunenet train``), the tuner's trials and the labs all call
     model.safetensors    weights + JSON metadata (preprocessing, classes, config)
     checkpoint/          the resumable training state
     curves.png           learning curves (loss and accuracy, train vs dev)
-    metrics.json         final train/dev/test loss and accuracy, bias/variance
+    metrics.json         final train/dev/test loss and accuracy, bias/variance, dev confusion matrix
+    health.json          per-layer activation/gradient statistics every 20 steps
+    diagnosis.json       the findings of the network doctor
+    report.html          one self-contained page with all of it
 """
 
 from __future__ import annotations
@@ -28,12 +31,15 @@ from .config import RunConfig, from_dict, read_config_file
 from .data import load as load_dataset
 from .data import make_scaler, parse_augment, split_dataset
 from .diagnose.bias_variance import bias_variance
+from .diagnose.findings import diagnose_run
+from .diagnose.health import HealthMonitor
 from .errors import ConfigError, TunenetError
 from .fileio import atomic_write_text
 from .nn.io import save as save_model
 from .nn.model import Sequential, mlp
 from .optim import make_optimizer, make_schedule, parse_clip
-from .report.plots import plot_learning_curves
+from .report.html import write_report
+from .report.plots import confusion_matrix, plot_learning_curves
 from .train import Checkpoint, EarlyStopping, ProgressBar, ReduceLROnPlateau, Trainer, evaluate
 from .train.checkpoint import checkpoint_path, load_checkpoint
 
@@ -141,7 +147,7 @@ def read_run_config(run_dir: str | os.PathLike, overrides: dict | None = None) -
 
 def train_run(config: RunConfig, run_dir: str | os.PathLike | None = None, *, resume: bool = False,
               callbacks=(), progress: bool | None = None, data: PreparedData | None = None,
-              checkpoint: bool = True) -> RunResult:
+              checkpoint: bool = True, report: bool = True) -> RunResult:
     """Train one configuration end to end and write its run directory.
 
     Parameters
@@ -153,11 +159,14 @@ def train_run(config: RunConfig, run_dir: str | os.PathLike | None = None, *, re
     callbacks : extra training callbacks (the tuner's pruning reporter).
     data : already prepared data (the tuner reuses one split across trials).
     checkpoint : write resumable checkpoints (the tuner's trials do not need them).
+    report : diagnose the run and write ``report.html`` (a few seconds of plotting).
     """
     run_dir = Path(run_dir) if run_dir is not None else None
     data = data or prepare_data(config)
     model = build_model(config, data.X_train.shape[1], data.n_out, data.output)
-    trainer = build_trainer(config, model, run_dir, callbacks, progress, data.dataset.image_shape, checkpoint)
+    health = HealthMonitor()
+    trainer = build_trainer(config, model, run_dir, [health, *callbacks], progress, data.dataset.image_shape,
+                            checkpoint)
     if run_dir is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
         if resume:
@@ -169,11 +178,16 @@ def train_run(config: RunConfig, run_dir: str | os.PathLike | None = None, *, re
     try:
         trainer.fit(data.X_train, data.y_train, data.X_dev, data.y_dev)
     finally:
-        if run_dir is not None and len(trainer.history):
-            trainer.history.save(run_dir)
+        if run_dir is not None:
+            if len(trainer.history) or trainer.history.steps:  # keep steps.csv of a run that diverged in epoch 1
+                trainer.history.save(run_dir)
+            health.save(run_dir)  # also after a DivergenceError: the evidence of what went wrong
     metrics = final_metrics(model, data, trainer)
     if run_dir is not None:
         write_run_outputs(run_dir, config, model, data, trainer, metrics)
+        diagnose_run(run_dir)
+        if report:
+            write_report(run_dir)
     return RunResult(config, run_dir, model, trainer.history, metrics)
 
 
@@ -186,6 +200,11 @@ def final_metrics(model: Sequential, data: PreparedData, trainer: Trainer) -> di
                         ("test", data.X_test, data.y_test)):
         if len(X):
             metrics[f"{split}_loss"], metrics[f"{split}_accuracy"] = evaluate(model, X, y)
+    if data.output != "linear" and len(data.X_dev):
+        classes = data.dataset.class_names or list(range(data.n_classes))
+        matrix = confusion_matrix(data.y_dev, model.predict(data.X_dev), len(classes))
+        metrics["confusion_matrix"] = {"split": "dev", "classes": [str(c) for c in classes],
+                                       "matrix": matrix.tolist()}
     if data.output != "linear" and "dev_accuracy" in metrics:
         bv = bias_variance(1 - metrics["train_accuracy"], 1 - metrics["dev_accuracy"])
         metrics["bias_variance"] = bv.to_dict()

@@ -105,7 +105,9 @@ def test_sigkill_of_a_worker_loses_only_its_trial(tmp_path):
         complete = [t for t in trials if t.state == TrialState.COMPLETE]
         assert len(complete) == 5, [(t.number, t.state) for t in trials]
         assert completed_before <= {t.number for t in complete}, "a finished trial was lost"
-        assert trials[victim.number].user_attrs["fail_reason"] == "worker process died"
+        # failed by the coordinator seeing the process die, or (on a starved machine) by the stale heartbeat
+        reason = trials[victim.number].user_attrs["fail_reason"]
+        assert reason == "worker process died" or reason.startswith("worker lost: no heartbeat"), reason
         retries = [t for t in trials if t.user_attrs.get("retry_of") == victim.number]
         assert len(retries) == 1, "the lost trial is retried exactly once"
         assert len({t.number for t in trials}) == len(trials)

@@ -199,7 +199,8 @@ def run_trial(study: optuna.Study, trial, r: int, settings: dict, data_for, stud
             config = space.config_for(values, base).replace(seed=derive_seed(settings["seed"], trial.number))
             storage.set_trial_user_attr(trial._trial_id, "config", config.to_dict())
             result = train_run(config, trial_dir(study_dir, trial.number), callbacks=[OptunaReporter(trial, metric)],
-                               progress=False, data=data_for(config), checkpoint=False)
+                               progress=False, data=data_for(config), checkpoint=False,
+                               report=False)
         except optuna.TrialPruned as exc:
             storage.set_trial_user_attr(trial._trial_id, "pruned", str(exc))
             study.tell(trial, state=TrialState.PRUNED)

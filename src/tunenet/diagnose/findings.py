@@ -1,0 +1,491 @@
+"""Findings: what is wrong with a training run, with the evidence and the fix.
+
+:func:`diagnose` reads the per-epoch history, the per-step losses, the health
+record (:mod:`tunenet.diagnose.health`) and the final metrics, and returns a
+list of :class:`Finding` ordered by severity. The criteria and thresholds:
+
+=======================  ====================================================
+vanishing gradients      ``||dJ/dW_l|| / ||dJ/dW_last|| < 1e-2`` (median over
+                         the sampled steps) for the first layer: every layer
+                         below the ratio is named; error below 1e-4
+exploding gradients      the run diverged while the gradients were already
+                         huge (> 1e3) on the first sampled steps (the init's
+                         fault, not the learning rate's), or the first layer's
+                         gradient norm is
+                         over 100x the last's (growing through depth towards
+                         the input), or a median gradient norm above 1e3, or
+                         activations growing more than 10x per layer
+dead units               a ReLU layer where >= 50% of the units output 0 on
+                         every sample of the batch (median over the last third
+                         of the samples); error from 90%
+saturation               >= 25% of a tanh/sigmoid layer's outputs where the
+                         derivative is below 5% of its peak; error from 50%
+learning rate too high   the run diverged from sane gradients, the smoothed
+                         loss (bias-corrected EWA, beta 0.9) rose above 2x
+                         its start, an update larger than the weights
+                         themselves (ratio > 1), the epoch loss oscillating
+                         (at least 2 rises, of > 5% and > 1% of the first
+                         epoch's loss, in >= 20% of the epochs), or a median
+                         update/weight ratio > 0.1 (100x the healthy ~1e-3)
+learning rate too low    every layer with a gradient moves by a median update
+                         ratio < 3e-4 and the smoothed loss fell by < 50%
+overfitting              the smoothed dev loss (EWA beta 0.5) rose > 10% above
+                         its minimum (and the raw dev loss too) while the
+                         train loss kept falling: "since epoch e"
+high bias / variance     :func:`~tunenet.diagnose.bias_variance.bias_variance`
+                         on the final train and dev error: a gap > 2 points is
+                         reported, as a warning from 5 points
+=======================  ====================================================
+
+:func:`diagnose_run` does the same from a run directory and writes
+``diagnosis.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from ..fileio import atomic_write_text
+from ..optim.ewa import ewa
+from ..train.history import History
+from .bias_variance import FINE, HIGH_BIAS, HIGH_VARIANCE, MISMATCH, bias_variance
+from .health import HEALTH_FILE, HealthLog
+
+ERROR, WARNING, INFO = "error", "warning", "info"
+SEVERITIES = (ERROR, WARNING, INFO)
+VANISHING, EXPLODING, DEAD, SATURATION = "vanishing gradients", "exploding gradients", "dead units", "saturation"
+LR_HIGH, LR_LOW, OVERFITTING = "learning rate too high", "learning rate too low", "overfitting"
+BIAS, VARIANCE, HEALTHY = HIGH_BIAS, HIGH_VARIANCE, "bias and variance fine"
+KINDS = (EXPLODING, LR_HIGH, VANISHING, DEAD, SATURATION, LR_LOW, BIAS, VARIANCE, MISMATCH, OVERFITTING, HEALTHY)
+
+VANISHING_RATIO, VANISHING_SEVERE = 1e-2, 1e-4
+EXPLODING_RATIO, EXPLODING_NORM, ACTIVATION_GROWTH = 1e2, 1e3, 10.0
+DEAD_FRACTION, DEAD_SEVERE = 0.5, 0.9
+SATURATED_FRACTION, SATURATED_SEVERE = 0.25, 0.5
+HEALTHY_RATIO, HIGH_RATIO, LOW_RATIO = 1e-3, 1e-1, 3e-4
+LOSS_BLOWUP, LOW_PROGRESS = 2.0, 0.5
+OVERFIT_RISE = 0.10
+GAP_WARNING = 0.05
+DIAGNOSIS_FILE = "diagnosis.json"
+
+
+@dataclass
+class Finding:
+    """One problem (or all-clear) found in a run.
+
+    Attributes
+    ----------
+    kind : str
+        One of :data:`KINDS` ("vanishing gradients", "overfitting", ...).
+    severity : {"error", "warning", "info"}
+    layer : str or None
+        The layer(s) concerned ("dense0" or "dense0, dense1"); None for the whole network.
+    epoch : int or None
+        When it started (1-based).
+    evidence : str
+        The measurements behind it, with numbers.
+    fix : str
+        What to change.
+    """
+
+    kind: str
+    severity: str
+    layer: str | None
+    epoch: int | None
+    evidence: str
+    fix: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Finding:
+        return cls(d["kind"], d["severity"], d.get("layer"), d.get("epoch"), d["evidence"], d["fix"])
+
+    def summary(self) -> str:
+        where = ", ".join(x for x in (self.layer, f"epoch {self.epoch}" if self.epoch else None) if x)
+        head = f"[{self.severity}] {self.kind}" + (f" ({where})" if where else "")
+        return f"{head}: {self.evidence} Fix: {self.fix}"
+
+
+# -- helpers -------------------------------------------------------------------
+def _median(a) -> float:
+    a = np.asarray(a, dtype=np.float64)
+    a = a[np.isfinite(a)]
+    return float(np.median(a)) if a.size else math.nan
+
+
+def _join(names) -> str:
+    return ", ".join(names)
+
+
+def _epoch_of_step(health: HealthLog | None, step: int, steps_per_epoch: float | None) -> int | None:
+    if health is not None and health.steps:
+        idx = int(np.searchsorted(health.steps, step, side="right")) - 1
+        return health.epochs[max(idx, 0)]
+    if steps_per_epoch:
+        return int(math.ceil(step / steps_per_epoch))
+    return None
+
+
+def _recent(values: np.ndarray) -> np.ndarray:
+    """The last third of a series (at least one value): the state training ended in."""
+    return values[-max(1, len(values) // 3):]
+
+
+# -- gradient flow ---------------------------------------------------------------
+def exploding_at_start(health: HealthLog) -> bool:
+    """Whether the gradients were already huge on the first sampled steps (the init's fault, not the lr's)."""
+    return len(health) > 0 and _median(health.column("grad_norm")[:3]) > EXPLODING_NORM
+
+
+def _cause(event: dict) -> str:
+    """What the trainer said about a divergence, without its advice ("the loss exploded from 3.2 to 2.7e+06")."""
+    message = event.get("message") or ""
+    return message.split(": ", 1)[1].split(";")[0] if ": " in message else ""
+
+
+def _gradient_flow(health: HealthLog) -> list[Finding]:
+    names = health.layer_names
+    if len(names) < 2 or not len(health):
+        return []
+    grads = {n: health.series(n, "grad_norm") for n in names}
+    last = grads[names[-1]]
+    ratios = {}
+    for n in names[:-1]:
+        ok = np.isfinite(grads[n]) & np.isfinite(last) & (grads[n] > 0) & (last > 0)
+        ratios[n] = _median(grads[n][ok] / last[ok]) if ok.any() else math.nan
+    per_layer = ", ".join(f"{n} {_median(grads[n]):.1e}" for n in names)
+    findings = []
+    first = names[0]
+    if ratios[first] < VANISHING_RATIO:
+        low = [n for n in names[:-1] if ratios[n] < VANISHING_RATIO]
+        ok = (grads[first] > 0) & (last > 0)
+        below = np.flatnonzero(ok & (grads[first] < VANISHING_RATIO * last))
+        epoch = health.epochs[below[0]] if below.size else health.epochs[0]
+        findings.append(Finding(
+            VANISHING, ERROR if ratios[first] < VANISHING_SEVERE else WARNING, _join(low), epoch,
+            f"the gradient norm of {first} is {ratios[first]:.1e} times that of the output layer {names[-1]} "
+            f"(median over {len(health)} sampled steps); per layer: {per_layer}. The early layers barely learn.",
+            "use ReLU with He initialisation (--activation relu --init he; Xavier for tanh) instead of small "
+            "random weights or sigmoid, add batch normalisation (--batchnorm), or use fewer layers"))
+    reasons, layer, epoch = [], None, None
+    diverged = [e for e in health.events if e.get("kind") == "diverged"]
+    if diverged and exploding_at_start(health):
+        e = diverged[0]
+        norms = {k: v if v is not None else math.inf for k, v in e["grad_norms"].items()}
+        bad = e.get("non_finite") or [max(norms, key=norms.get)]
+        layer, epoch = bad[0].split(".")[0], e["epoch"]
+        reasons.append(f"training diverged at step {e['step']}" + (f" ({_cause(e)})" if _cause(e) else "")
+                       + f", largest gradient in {_join(bad[:3])}")
+    if ratios[first] > EXPLODING_RATIO:
+        layer, epoch = layer or first, epoch or health.epochs[0]
+        reasons.append(f"the gradient norm grows through depth towards the input: {first}'s is "
+                       f"{ratios[first]:.0f}x that of {names[-1]} ({per_layer})")
+    medians = {n: _median(grads[n]) for n in names}
+    worst = max(medians, key=lambda n: medians[n] if math.isfinite(medians[n]) else -1)
+    if medians[worst] > EXPLODING_NORM:
+        huge = [n for n in names if medians[n] > EXPLODING_NORM]
+        layer, epoch = layer or _join(huge), epoch or health.epochs[0]
+        reasons.append(f"gradient norms are huge in {len(huge)} of {len(names)} layers: median {medians[worst]:.1e} "
+                       f"at {worst} (healthy: about 0.1-10)")
+    stds = [(n, _median(health.series(n, "act_std"))) for n in names[:-1]]
+    stds = [(n, s) for n, s in stds if math.isfinite(s) and s > 0]
+    if len(stds) >= 2:
+        growth = (stds[-1][1] / stds[0][1]) ** (1 / (len(stds) - 1))
+        if growth > ACTIVATION_GROWTH:
+            layer, epoch = layer or stds[-1][0], epoch or health.epochs[0]
+            reasons.append(f"activations grow {growth:.0f}x per layer (std {stds[0][1]:.2g} at {stds[0][0]}, "
+                           f"{stds[-1][1]:.2g} at {stds[-1][0]})")
+    if reasons:
+        findings.append(Finding(
+            EXPLODING, ERROR, layer, epoch, "; ".join(reasons) + ".",
+            "use He or Xavier initialisation instead of large weights (--init he), clip gradients "
+            "(--clip norm:1), add batch normalisation (--batchnorm), or lower the learning rate"))
+    return findings
+
+
+# -- units ---------------------------------------------------------------------
+def _units(health: HealthLog) -> list[Finding]:
+    findings = []
+    for metric, kind, threshold, severe, adjective, definition, fix in (
+            ("dead", DEAD, DEAD_FRACTION, DEAD_SEVERE, "dead",
+             "a dead ReLU outputs 0 on every sample of the batch, so no gradient flows through it",
+             "use He initialisation (--init he) and zero biases, lower the learning rate (big steps push biases "
+             "negative), try leaky ReLU (--activation leaky_relu) or batch normalisation (--batchnorm)"),
+            ("saturated", SATURATION, SATURATED_FRACTION, SATURATED_SEVERE, "saturated",
+             "a saturated output sits where the activation's slope is below 5% of its peak, so its gradient "
+             "all but vanishes",
+             "use Xavier initialisation (--init xavier) instead of large weights, normalise the inputs "
+             "(--normalize standard), add batch normalisation (--batchnorm), lower the learning rate, or use "
+             "ReLU")):
+        hits = []
+        for layer in health.layers:
+            values = health.series(layer["name"], metric)
+            if not np.isfinite(values).any():
+                continue
+            now = _median(_recent(values))
+            if now >= threshold:
+                above = np.flatnonzero(values >= threshold)
+                hits.append((layer, now, float(values[np.isfinite(values)][0]), health.epochs[above[0]]))
+        if hits:
+            worst = max(h[1] for h in hits)
+            what = "units" if metric == "dead" else "outputs"
+            parts = [f"{layer['name']}: {now:.0%} of its {layer['n_out']} {layer['activation']} {what} {adjective} "
+                     f"({start:.0%} at step {health.steps[0]})" for layer, now, start, _ in hits]
+            text = (f"{'; '.join(parts)} (median over the last {len(_recent(health.steps))} of "
+                    f"{len(health)} samples); {definition}.")
+            findings.append(Finding(kind, ERROR if worst >= severe else WARNING, _join(h[0]["name"] for h in hits),
+                                    min(h[3] for h in hits), text, fix))
+    return findings
+
+
+# -- learning rate ---------------------------------------------------------------
+def _ratios(health: HealthLog) -> dict[str, np.ndarray]:
+    return {n: health.series(n, "update_ratio") for n in health.layer_names}
+
+
+def _learning_rate(history: History | None, health: HealthLog | None, steps: list[float],
+                   use_ratios: bool = True) -> list[Finding]:
+    """Too high / too low; ``use_ratios=False`` when exploding gradients make update ratios meaningless."""
+    epochs = history.epochs if history is not None else []
+    per_epoch = len(steps) / len(epochs) if steps and epochs else None
+    lr = next((v for v in (health.lr if health else []) if v), None) or (epochs[0]["lr"] if epochs else None)
+    high, epoch_high, severity = [], None, WARNING
+
+    def mark(epoch, error=False):
+        nonlocal epoch_high, severity
+        epoch_high = epoch if epoch_high is None else min(epoch_high, epoch or epoch_high)
+        severity = ERROR if error else severity
+
+    diverged = [e for e in (health.events if health else []) if e.get("kind") == "diverged"]
+    if diverged and not exploding_at_start(health):
+        e = diverged[0]
+        high.append(f"training diverged at step {e['step']}" + (f": {_cause(e)}" if _cause(e) else ""))
+        mark(e["epoch"], error=True)
+    clean = np.asarray([v for v in steps if math.isfinite(v)] if steps else [], dtype=np.float64)
+    smooth = ewa(clean, 0.9) if clean.size else clean
+    if smooth.size >= 5 and smooth.max() > LOSS_BLOWUP * smooth[0]:
+        at = int(np.argmax(smooth > LOSS_BLOWUP * smooth[0])) + 1
+        high.append(f"the smoothed loss rose from {smooth[0]:.3g} to {smooth.max():.3g} "
+                    f"(above {LOSS_BLOWUP:g}x its start from step {at})")
+        mark(_epoch_of_step(health, at, per_epoch), error=True)
+    ratios = _ratios(health) if use_ratios and health is not None and len(health) else {}
+    if ratios:
+        peak_layer = max(ratios, key=lambda n: np.nanmax(ratios[n]) if np.isfinite(ratios[n]).any() else -1)
+        peak = ratios[peak_layer]
+        if np.isfinite(peak).any() and np.nanmax(peak) > 1:
+            i = int(np.nanargmax(peak))
+            high.append(f"one update moved {peak_layer}'s weights by {np.nanmax(peak):.2g}x their own norm "
+                        f"(step {health.steps[i]}; healthy updates are about {HEALTHY_RATIO:g}x)")
+            mark(health.epochs[i])
+        typical = _median([_median(r) for r in ratios.values()])
+        if typical > HIGH_RATIO and not (np.isfinite(peak).any() and np.nanmax(peak) > 1):
+            high.append(f"the median update/weight ratio is {typical:.2g}, {typical / HEALTHY_RATIO:.0f}x the "
+                        f"healthy {HEALTHY_RATIO:g}")
+            mark(health.epochs[0])
+    losses = [r["train_loss"] for r in epochs if math.isfinite(r["train_loss"])]
+    if len(losses) >= 4:
+        rises = [i + 1 for i in range(len(losses) - 1) if losses[i + 1] > losses[i] * 1.05
+                 and losses[i + 1] - losses[i] > 0.01 * losses[0]]
+        if len(rises) >= 2 and len(rises) >= 0.2 * (len(losses) - 1):
+            shown = ", ".join(f"{losses[i - 1]:.3g}->{losses[i]:.3g} (epoch {i + 1})" for i in rises[:3])
+            high.append(f"the training loss oscillates: it rose in {len(rises)} of {len(losses) - 1} epochs ({shown})")
+            mark(rises[0] + 1)
+    findings = []
+    if high:
+        suggestion = f"; try lr {lr / 10:.2g}" if lr else ""
+        findings.append(Finding(LR_HIGH, severity, None, epoch_high, "; ".join(high) + ".",
+                                "lower the learning rate 3-10x" + suggestion + " (or run `tunenet lr-find`), "
+                                "clip gradients (--clip norm:1) or add a decay schedule"))
+        return findings
+    if ratios and smooth.size >= 5:
+        grads = {n: health.series(n, "grad_norm") for n in ratios}
+        moving = {n: _median(r) for n, r in ratios.items() if _median(grads[n]) > 0}
+        progress = (smooth[0] - smooth[-1]) / smooth[0] if smooth[0] > 0 else 1.0
+        if moving and max(moving.values()) < LOW_RATIO and progress < LOW_PROGRESS:
+            top = max(moving, key=moving.get)
+            suggestion = f"; try lr {lr * 10:.2g}" if lr else ""
+            findings.append(Finding(
+                LR_LOW, WARNING, None, health.epochs[0],
+                f"the largest median update/weight ratio is {moving[top]:.1e} (at {top}), "
+                f"{HEALTHY_RATIO / moving[top]:.0f}x below the healthy {HEALTHY_RATIO:g}, and the smoothed loss "
+                f"fell only {progress:.0%} ({smooth[0]:.3g} -> {smooth[-1]:.3g}) over {len(clean)} steps.",
+                "raise the learning rate 3-10x" + suggestion + " (or run `tunenet lr-find`), or use Adam"))
+    return findings
+
+
+# -- generalisation ---------------------------------------------------------------
+def _overfitting(history: History | None) -> list[Finding]:
+    rows = [r for r in (history.epochs if history is not None else [])
+            if math.isfinite(r.get("dev_loss", math.nan)) and math.isfinite(r.get("train_loss", math.nan))]
+    if len(rows) < 5:
+        return []
+    dev = np.array([r["dev_loss"] for r in rows])
+    train = np.array([r["train_loss"] for r in rows])
+    smooth = ewa(dev, 0.5)
+    best = int(np.argmin(smooth))
+    raw_best = int(np.argmin(dev))
+    if (smooth[-1] > smooth[best] * (1 + OVERFIT_RISE) and dev[-1] > dev[raw_best] * (1 + OVERFIT_RISE)
+            and train[-1] < train[raw_best]):
+        e_best, e_last = rows[raw_best]["epoch"], rows[-1]["epoch"]
+        return [Finding(
+            OVERFITTING, WARNING, None, e_best,
+            f"the dev loss was lowest at epoch {e_best} ({dev[raw_best]:.3g}) and has risen since, to "
+            f"{dev[-1]:.3g} at epoch {e_last} (+{dev[-1] / dev[raw_best] - 1:.0%}), while the train loss fell "
+            f"from {train[raw_best]:.3g} to {train[-1]:.3g}.",
+            f"stop early (the best epoch was {e_best}; --early-stopping 5 restores it), add L2 "
+            "(--l2, try 1e-4..1e-1 on a log scale) or dropout (--keep-prob 0.8), or get more data / augment it")]
+    return []
+
+
+def _errors(history: History | None, metrics: dict | None) -> tuple[float, float, int | None] | None:
+    """Final (train error, dev error, epoch) from the metrics, else from the last history row."""
+    m = metrics or {}
+    if m.get("train_accuracy") is not None and m.get("dev_accuracy") is not None:
+        epoch = m.get("best_epoch") or m.get("epochs")
+        return 1 - float(m["train_accuracy"]), 1 - float(m["dev_accuracy"]), epoch
+    if history is not None and len(history):
+        last = history.last
+        if math.isfinite(last.get("train_accuracy", math.nan)) and math.isfinite(last.get("dev_accuracy", math.nan)):
+            return 1 - last["train_accuracy"], 1 - last["dev_accuracy"], last["epoch"]
+    return None
+
+
+def _generalisation(history: History | None, metrics: dict | None) -> list[Finding]:
+    errors = _errors(history, metrics)
+    if errors is None:
+        return []
+    train_error, dev_error, epoch = errors
+    m = metrics or {}
+    bv = bias_variance(min(max(train_error, 0.0), 1.0), min(max(dev_error, 0.0), 1.0), m.get("human_error"),
+                       m.get("train_dev_error"))
+    numbers = (f"train error {bv.train_error:.1%}, dev error {bv.dev_error:.1%}, human-level {bv.human_error:.1%}: "
+               f"avoidable bias {bv.avoidable_bias:.1%}, variance {bv.variance:.1%}")
+    if bv.data_mismatch is not None:
+        numbers += f", data mismatch {bv.data_mismatch:.1%}"
+    leads = {HIGH_BIAS: "the network underfits its training data",
+             MISMATCH: "the dev data differs from the training data",
+             HIGH_VARIANCE: "the network does better on the data it has seen than on new data"}
+    kinds = {HIGH_BIAS: BIAS, HIGH_VARIANCE: VARIANCE, MISMATCH: MISMATCH}
+    gaps = {HIGH_BIAS: bv.avoidable_bias, HIGH_VARIANCE: bv.variance, MISMATCH: bv.data_mismatch or 0.0}
+    mild = {HIGH_BIAS: "some avoidable bias", HIGH_VARIANCE: "a small generalisation gap",
+            MISMATCH: "a small data mismatch"}
+    findings = []
+    for problem, steps in bv.recipe.items():
+        serious = gaps[problem] > GAP_WARNING
+        findings.append(Finding(kinds[problem], WARNING if serious else INFO, None, epoch,
+                                f"{leads[problem] if serious else mild[problem]}: {numbers}.", steps))
+    if bv.verdict == FINE and not findings:
+        findings.append(Finding(HEALTHY, INFO, None, epoch, f"{numbers}.", bv.advice[0]))
+    return findings
+
+
+# -- entry points ---------------------------------------------------------------
+def diagnose(history: History | dict | None, health: HealthLog | dict | None = None,
+             metrics: dict | None = None, steps: list[float] | None = None) -> list[Finding]:
+    """All findings for one run, errors first.
+
+    Parameters
+    ----------
+    history : History (or its ``to_dict()``) or None
+        Per-epoch rows; ``history.steps`` (per-step losses) are used unless ``steps`` is given.
+    health : HealthLog (or its dict) or None
+        From :class:`~tunenet.diagnose.health.HealthMonitor`; without it only
+        the loss-, accuracy- and divergence-based findings are possible.
+    metrics : dict or None
+        ``metrics.json``: final ``train_accuracy``/``dev_accuracy`` (and
+        optionally ``human_error``, ``train_dev_error``) for bias/variance.
+    """
+    if isinstance(history, dict):
+        history = History.from_dict(history)
+    if isinstance(health, dict):
+        health = HealthLog.from_dict(health)
+    steps = list(steps) if steps is not None else list(history.steps) if history is not None else []
+    if not steps and health is not None:
+        steps = [v for v in health.loss if v is not None]
+    findings: list[Finding] = []
+    if health is not None:
+        findings += _gradient_flow(health) + _units(health)
+    exploding = any(f.kind == EXPLODING for f in findings)
+    findings += [f for f in _learning_rate(history, health, steps, use_ratios=not exploding)
+                 if not (exploding and f.kind == LR_LOW)]
+    findings += _overfitting(history)
+    findings += _generalisation(history, metrics)
+    return sorted(findings, key=lambda f: (SEVERITIES.index(f.severity), KINDS.index(f.kind)))
+
+
+def read_steps(path: str | os.PathLike) -> list[float]:
+    """The per-step losses of ``steps.csv`` (``step,loss``)."""
+    with open(path, newline="") as f:
+        try:
+            return [float(row["loss"]) for row in csv.DictReader(f)]
+        except (KeyError, ValueError, TypeError) as exc:
+            raise DataError(f"{path}: malformed steps file ({exc})") from None
+
+
+def diagnose_run(run_dir: str | os.PathLike, write: bool = True) -> list[Finding]:
+    """Diagnose a run directory from ``history.csv``, ``steps.csv``, ``health.json`` and ``metrics.json``.
+
+    Writes ``diagnosis.json`` (``{"format", "version", "findings": [...]}``)
+    atomically unless ``write`` is False.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise DataError(f"{run_dir}: no such run directory")
+    files = {name: run_dir / name for name in ("history.csv", "steps.csv", HEALTH_FILE, "metrics.json")}
+    if not any(p.is_file() for p in files.values()):
+        raise DataError(f"{run_dir}: not a run directory (no history.csv, health.json or metrics.json)")
+    history = None
+    if files["history.csv"].is_file():
+        try:
+            history = History.read_csv(files["history.csv"])
+        except (KeyError, ValueError, TypeError) as exc:
+            raise DataError(f"{files['history.csv']}: malformed history ({exc})") from None
+    steps = read_steps(files["steps.csv"]) if files["steps.csv"].is_file() else None
+    health = HealthLog.load(files[HEALTH_FILE]) if files[HEALTH_FILE].is_file() else None
+    metrics = read_metrics(run_dir)
+    findings = diagnose(history, health, metrics, steps)
+    if write:
+        write_diagnosis(run_dir, findings)
+    return findings
+
+
+def read_metrics(run_dir: str | os.PathLike) -> dict | None:
+    """``metrics.json`` of a run directory, or None when absent."""
+    path = Path(run_dir) / "metrics.json"
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: expected a JSON object of metrics")
+    return data
+
+
+def write_diagnosis(run_dir: str | os.PathLike, findings: list[Finding]) -> Path:
+    path = Path(run_dir) / DIAGNOSIS_FILE
+    doc = {"format": "tunenet-diagnosis", "version": 1, "findings": [f.to_dict() for f in findings]}
+    atomic_write_text(path, json.dumps(doc, indent=2))
+    return path
+
+
+def read_diagnosis(run_dir: str | os.PathLike) -> list[Finding]:
+    path = Path(run_dir) / DIAGNOSIS_FILE
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return [Finding.from_dict(d) for d in doc["findings"]]
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise DataError(f"{path}: malformed diagnosis ({exc})") from None
