@@ -82,3 +82,11 @@ def test_to_dict_is_json():
 def test_bad_input_names_the_parameter(kwargs, name):
     with pytest.raises(ConfigError, match=name):
         bias_variance(**kwargs)
+
+
+def test_a_gap_dwarfed_by_the_other_is_not_called_high():
+    from tunenet.diagnose.bias_variance import bias_variance as bv
+
+    assert bv(0.03, 0.435).verdict == "high variance"  # 3% bias next to 40% variance
+    assert bv(0.30, 0.33).verdict == "high bias"  # 3% variance next to 30% bias
+    assert bv(0.15, 0.30).verdict == "high bias and high variance"

@@ -5,8 +5,8 @@
     data mismatch  = dev error - train-dev error   (when a train-dev error is given;
                      the variance is then train-dev - train)
 
-A gap is "high" when it exceeds ``threshold`` (default 2 percentage points);
-both are high when each exceeds it. The course's basic recipe, as next steps:
+A gap is "high" when it exceeds ``threshold`` (default 2 percentage points)
+and is at least a quarter of the other gap; both are high when each is. The course's basic recipe, as next steps:
 
 * high (avoidable) bias -> a bigger network (more units or layers), train
   longer or with a better optimiser, less regularisation, another architecture;
@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import ConfigError
 
+DOMINANCE = 4.0  # a gap more than 4x the other makes the smaller one a side issue
 HIGH_BIAS, HIGH_VARIANCE, BOTH, FINE = "high bias", "high variance", "high bias and high variance", "fine"
 MISMATCH = "data mismatch"
 
@@ -98,7 +99,10 @@ def bias_variance(train_error: float, dev_error: float, human_error: float | Non
     else:
         variance = max(dev_error - train_error, 0.0)
         mismatch = None
-    high_bias, high_variance = bias > threshold + 1e-9, variance > threshold + 1e-9  # not on rounding noise
+    # a gap is high above the threshold (not on rounding noise) unless the other gap dwarfs it (over 4x):
+    # train 3% / dev 43% is a variance problem, not "both"
+    high_bias = bias > threshold + 1e-9 and bias * DOMINANCE >= variance
+    high_variance = variance > threshold + 1e-9 and variance * DOMINANCE >= bias
     if high_bias and high_variance:
         verdict = BOTH
     elif high_bias:
