@@ -2,7 +2,10 @@
 
 Run: ``python benchmarks/bench_data.py [--repeats 5]`` (needs the Fashion-MNIST
 IDX files locally, e.g. Debian's ``dataset-fashion-mnist``). Prints medians
-over interleaved repetitions; writes ``benchmarks/results/data.json``.
+(wall clock; CPU time is recorded too) over interleaved repetitions; writes
+``benchmarks/results/data.json``. ``run_all.py`` passes ``--skip-training``
+and takes the iteration / training-epoch ratio from ``bench_training.py``,
+where both are timed in the same rotation.
 
 Targets (issue 3): loading Fashion-MNIST from local files < 2 s; one epoch of
 shuffled mini-batch iteration at batch 128 < 5% of a training epoch of
@@ -14,7 +17,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from common import interleaved, machine, median, save_results
+from common import interleaved_both, machine, median, save_results, summarize
 
 from tunenet.data import MiniBatches, Standardizer, load, parse_augment
 
@@ -35,7 +38,7 @@ def training_epoch(X: np.ndarray, y: np.ndarray) -> None:
     from tunenet.train.trainer import Trainer
 
     model = mlp(X.shape[1], [256, 128], 10, seed=0)
-    Trainer(model, make_optimizer("adam", model, 1e-3), epochs=1, batch_size=BATCH, seed=0).fit(X, y)
+    Trainer(model, make_optimizer("adam", model, 1e-3), epochs=1, batch_size=BATCH, seed=0, threads=1).fit(X, y)
 
 
 def main() -> None:
@@ -56,11 +59,11 @@ def main() -> None:
         "standardizer_fit": lambda: Standardizer().fit(X),
         "standardizer_transform": lambda: scaler.transform(X),
     }
-    times = interleaved(candidates, args.repeats)
-    times["augment_epoch"] = interleaved({"a": lambda: [augment(xb, rng) for xb, _ in batches]}, 1)["a"]
+    runs = interleaved_both(candidates, args.repeats)
+    runs["augment_epoch"] = interleaved_both({"a": lambda: [augment(xb, rng) for xb, _ in batches]}, 1)["a"]
     if not args.skip_training:
-        times["training_epoch"] = interleaved({"t": lambda: training_epoch(X, y)}, max(1, args.repeats // 2))["t"]
-
+        runs["training_epoch"] = interleaved_both({"t": lambda: training_epoch(X, y)}, max(1, args.repeats // 2))["t"]
+    times = {name: [w for w, _ in r] for name, r in runs.items()}
     med = {name: median(values) for name, values in times.items()}
     print(f"data from {ds.source}; X {X.shape} + X_test {ds.X_test.shape} float32; medians of {args.repeats} runs")
     print(f"load fashion-mnist:                      {med['load_fashion_mnist']:8.3f} s   (target < 2 s: "
@@ -69,7 +72,8 @@ def main() -> None:
     print(f"Standardizer fit / transform, 60,000 x 784: {med['standardizer_fit']:.3f} s / "
           f"{med['standardizer_transform']:.3f} s")
     print(f"augmentation flip,shift:2,rotate:10,noise:0.05, one epoch: {med['augment_epoch']:.2f} s")
-    result = {"machine": machine(), "batch_size": BATCH, "seconds": times, "median_seconds": med}
+    result = {"machine": machine(), "batch_size": BATCH, "repeats": args.repeats, "seconds": times,
+              "median_seconds": med, "summary": {name: summarize(r) for name, r in runs.items()}}
     if "training_epoch" in med:
         ratio = med["minibatch_epoch"] / med["training_epoch"]
         result["minibatch_over_training_epoch"] = ratio

@@ -5,6 +5,9 @@ descent, anything between mini-batch gradient descent (powers of two such as
 32..1024 suit the hardware). The order is reshuffled every epoch from an
 explicit Generator; the last partial batch is kept. Each batch is gathered
 once, with ``numpy.take(..., out=...)`` into a buffer reused across steps.
+The indices come from a permutation, so they are always in range:
+``mode="clip"`` skips the bounds check, with which NumPy would gather into a
+temporary buffer and copy it over (about 30% slower).
 """
 
 from __future__ import annotations
@@ -61,6 +64,6 @@ class MiniBatches:
             idx = order[start:start + self.batch_size]
             n = idx.size
             xb, yb = self._xbuf[:n], self._ybuf[:n]
-            np.take(self.X, idx, axis=0, out=xb)
-            np.take(self.y, idx, axis=0, out=yb)
+            np.take(self.X, idx, axis=0, out=xb, mode="clip")
+            np.take(self.y, idx, axis=0, out=yb, mode="clip")
             yield xb, yb

@@ -15,6 +15,16 @@ Every layer follows one protocol:
   non-trainable buffers (batch-norm running statistics), ``load_state(dict)``.
 * ``config() -> dict`` (JSON) and ``output_dim(n_in) -> n_out`` for
   saving and summaries.
+
+Work arrays. In training mode (``training=True``) and in ``backward`` a layer
+writes its result into a work array that it keeps and reuses on the next step
+(:meth:`Layer._buffer`, one array per shape, so the last, smaller mini-batch of
+an epoch has its own): a training step allocates nothing after the first.
+Such a result is valid until the same layer's next training-mode ``forward``
+(or next ``backward``); copy it to keep it. Inference (``training=False``)
+returns freshly allocated arrays. The caches the health monitor reads keep
+their meaning: ``Dense._x`` is the layer's input, ``ReLU/Tanh/Sigmoid._y`` the
+activation's output, ``LeakyReLU._positive`` the mask ``x > 0``.
 """
 
 from __future__ import annotations
@@ -25,6 +35,9 @@ from scipy.special import expit
 from ..errors import ConfigError, DataError
 from .init import get_initializer
 from .parameter import Parameter
+
+#: at most this many work arrays per layer; the oldest is dropped first (see Layer._buffer)
+MAX_BUFFERS = 16
 
 
 class Layer:
@@ -67,6 +80,26 @@ class Layer:
     def config(self) -> dict:
         return {"type": type(self).__name__}
 
+    def _buffer(self, key: str, shape: tuple[int, ...], dtype, zero: bool = False) -> np.ndarray:
+        """A work array called ``key`` of ``shape`` and ``dtype``, created once and reused across steps.
+
+        ``zero=True`` returns an array of zeros, which callers only read.
+        """
+        buffers = self.__dict__.setdefault("_buffers", {})
+        index = (key, shape, np.dtype(dtype))
+        buf = buffers.get(index)
+        if buf is None:
+            if len(buffers) >= MAX_BUFFERS:
+                del buffers[next(iter(buffers))]
+            buf = buffers[index] = np.zeros(shape, dtype) if zero else np.empty(shape, dtype)
+        return buf
+
+    def __getstate__(self) -> dict:
+        """Copies (``copy.deepcopy``) leave the work arrays behind; they are recreated on use."""
+        state = self.__dict__.copy()
+        state.pop("_buffers", None)
+        return state
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "type")
         return f"{type(self).__name__}({args})"
@@ -78,6 +111,8 @@ class Dense(Layer):
     Shapes: ``X (m, n_in)``, ``W (n_in, n_out)``, ``b (n_out,)``, ``Z (m, n_out)``.
     Backward: ``dW = X.T @ dZ``, ``db = sum_rows(dZ)``, ``dX = dZ @ W.T``.
     ``bias=False`` when batch norm follows (its beta plays the bias's role).
+    The products are single BLAS calls writing into preallocated arrays
+    (``Z``, ``dX``: work arrays; ``dW``, ``db``: the flat gradient buffer).
     """
 
     kind = "dense"
@@ -104,16 +139,24 @@ class Dense(Layer):
                 f"{self.name}: expected input of shape (n_samples, {self.n_in}), got {x.shape}"
             )
         self._x = x
-        z = x @ self.W.value
+        W = self.W.value
+        if training:
+            z = np.matmul(x, W, out=self._buffer("z", (x.shape[0], self.n_out), np.result_type(x, W)))
+        else:
+            z = x @ W
         if self.b is not None:
             z += self.b.value
         return z
 
     def backward(self, dout: np.ndarray) -> np.ndarray | None:
-        np.matmul(self._x.T, dout, out=self.W.grad)
+        W = self.W.value
+        np.matmul(self._x.T, dout, out=self.W.grad)                 # dW = X.T @ dZ
         if self.b is not None:
-            np.sum(dout, axis=0, out=self.b.grad)
-        return dout @ self.W.value.T if self.propagate else None
+            np.add.reduce(dout, axis=0, out=self.b.grad)            # db = sum_rows(dZ)
+        if not self.propagate:
+            return None
+        dx = self._buffer("dx", (dout.shape[0], self.n_in), np.result_type(dout, W))
+        return np.matmul(dout, W.T, out=dx)                         # dX = dZ @ W.T
 
     def output_dim(self, n_in: int) -> int:
         return self.n_out
@@ -124,16 +167,31 @@ class Dense(Layer):
 
 
 class ReLU(Layer):
-    """``y = max(0, x)``; ``dx = dout * [y > 0]``."""
+    """``y = max(0, x)``; ``dx = dout * [y > 0]``.
+
+    ``max(x, 0)`` is taken against an array of zeros: NumPy's loop for two
+    arrays is vectorised better than the one for an array and a scalar (about
+    2x faster), with the same result. ``dx`` is ``dout`` times the boolean mask,
+    plus 0 so that masked entries are +0.0 (not -0.0) exactly as
+    ``where(y > 0, dout, 0)``.
+    """
 
     kind = "relu"
 
     def forward(self, x, *, training):
-        self._y = np.maximum(x, 0)
+        if training:
+            zeros = self._buffer("zeros", x.shape, x.dtype, zero=True)
+            self._y = np.maximum(x, zeros, out=self._buffer("y", x.shape, x.dtype))
+        else:
+            self._y = np.maximum(x, 0)
         return self._y
 
     def backward(self, dout):
-        return np.where(self._y > 0, dout, 0).astype(dout.dtype, copy=False)
+        y = self._y
+        positive = np.greater(y, 0, out=self._buffer("positive", y.shape, bool))
+        dx = np.multiply(dout, positive, out=self._buffer("dx", dout.shape, dout.dtype))
+        dx += 0
+        return dx
 
 
 class LeakyReLU(Layer):
@@ -148,8 +206,14 @@ class LeakyReLU(Layer):
         self.slope = float(slope)
 
     def forward(self, x, *, training):
-        self._positive = x > 0
-        return np.where(self._positive, x, x * x.dtype.type(self.slope))
+        slope = x.dtype.type(self.slope)
+        if not training:
+            self._positive = x > 0
+            return np.where(self._positive, x, x * slope)
+        # max(x, slope*x) equals where(x > 0, x, slope*x) for 0 <= slope < 1
+        self._positive = np.greater(x, 0, out=self._buffer("positive", x.shape, bool))
+        y = np.multiply(x, slope, out=self._buffer("y", x.shape, x.dtype))
+        return np.maximum(x, y, out=y)
 
     def backward(self, dout):
         return np.where(self._positive, dout, dout * dout.dtype.type(self.slope))
@@ -164,11 +228,15 @@ class Tanh(Layer):
     kind = "tanh"
 
     def forward(self, x, *, training):
-        self._y = np.tanh(x)
+        self._y = np.tanh(x, out=self._buffer("y", x.shape, x.dtype)) if training and x.dtype.kind == "f" \
+            else np.tanh(x)
         return self._y
 
     def backward(self, dout):
-        return dout * (1 - self._y * self._y)
+        y = self._y
+        local = np.multiply(y, y, out=self._buffer("local", y.shape, y.dtype))
+        np.subtract(1, local, out=local)                            # 1 - y**2
+        return np.multiply(dout, local, out=self._buffer("dx", dout.shape, np.result_type(dout, local)))
 
 
 class Sigmoid(Layer):
@@ -177,11 +245,14 @@ class Sigmoid(Layer):
     kind = "sigmoid"
 
     def forward(self, x, *, training):
-        self._y = expit(x)
+        self._y = expit(x, out=self._buffer("y", x.shape, x.dtype)) if training and x.dtype.kind == "f" else expit(x)
         return self._y
 
     def backward(self, dout):
-        return dout * (self._y * (1 - self._y))
+        y = self._y
+        local = np.subtract(1, y, out=self._buffer("local", y.shape, y.dtype))
+        local *= y                                                  # y * (1 - y)
+        return np.multiply(dout, local, out=self._buffer("dx", dout.shape, np.result_type(dout, local)))
 
 
 class Identity(Layer):
@@ -222,12 +293,17 @@ class Dropout(Layer):
         if not self._active:
             return x
         if not (self.frozen and self._mask is not None and self._mask.shape == x.shape):
-            keep = self.rng.random(x.shape, dtype=np.float32 if x.dtype == np.float32 else np.float64)
-            self._mask = (keep < self.keep_prob).astype(x.dtype) * x.dtype.type(1.0 / self.keep_prob)
-        return x * self._mask
+            uniform = np.float32 if x.dtype == np.float32 else np.float64
+            keep = self.rng.random(dtype=uniform, out=self._buffer("uniform", x.shape, uniform))
+            mask = np.less(keep, self.keep_prob, out=self._buffer("mask", x.shape, x.dtype))  # 1.0 or 0.0
+            mask *= x.dtype.type(1.0 / self.keep_prob)
+            self._mask = mask
+        return np.multiply(x, self._mask, out=self._buffer("y", x.shape, x.dtype))
 
     def backward(self, dout):
-        return dout * self._mask if self._active else dout
+        if not self._active:
+            return dout
+        return np.multiply(dout, self._mask, out=self._buffer("dx", dout.shape, np.result_type(dout, self._mask)))
 
     def config(self):
         return {"type": "Dropout", "keep_prob": self.keep_prob}
@@ -281,26 +357,34 @@ class BatchNorm(Layer):
             scale = self.gamma.value / np.sqrt(self.running_var + self.eps)
             return (x - self.running_mean) * scale + self.beta.value
         mu = x.mean(axis=0)
-        xc = x - mu
-        var = np.mean(xc * xc, axis=0)
+        xc = np.subtract(x, mu, out=self._buffer("x_hat", x.shape, np.result_type(x, mu)))
+        var = np.mean(np.multiply(xc, xc, out=self._buffer("work", xc.shape, xc.dtype)), axis=0)
         self._inv_std = 1.0 / np.sqrt(var + x.dtype.type(self.eps))
-        self._x_hat = xc * self._inv_std
+        self._x_hat = np.multiply(xc, self._inv_std, out=xc)         # x_hat overwrites xc in place
         m = self.momentum
         self.running_mean *= m
         self.running_mean += (1 - m) * mu
         self.running_var *= m
         self.running_var += (1 - m) * var
-        return self._x_hat * self.gamma.value + self.beta.value
+        gamma, beta = self.gamma.value, self.beta.value
+        y = np.multiply(self._x_hat, gamma, out=self._buffer("y", x.shape, np.result_type(xc, gamma)))
+        y += beta
+        return y
 
     def backward(self, dout):
         m = dout.shape[0]
-        np.sum(dout * self._x_hat, axis=0, out=self.gamma.grad)
-        np.sum(dout, axis=0, out=self.beta.grad)
+        x_hat = self._x_hat
+        work = np.multiply(dout, x_hat, out=self._buffer("work", dout.shape, np.result_type(dout, x_hat)))
+        np.add.reduce(work, axis=0, out=self.gamma.grad)            # dgamma = sum(dout * x_hat)
+        np.add.reduce(dout, axis=0, out=self.beta.grad)             # dbeta = sum(dout)
         if not self.propagate:
             return None
-        return (self.gamma.value * self._inv_std) * (
-            dout - self.beta.grad / m - self._x_hat * (self.gamma.grad / m)
-        )
+        # dx = gamma / sqrt(var + eps) * (dout - dbeta/m - x_hat * dgamma/m)
+        np.multiply(x_hat, self.gamma.grad / m, out=work)
+        dx = np.subtract(dout, self.beta.grad / m, out=self._buffer("dx", dout.shape, work.dtype))
+        dx -= work
+        dx *= self.gamma.value * self._inv_std
+        return dx
 
     def config(self):
         return {"type": "BatchNorm", "n_features": self.n_features,

@@ -94,7 +94,12 @@ class Sequential:
 
     # -- computation ------------------------------------------------------
     def forward(self, X: np.ndarray, *, training: bool = False) -> np.ndarray:
-        """Logits of shape ``(m, n_out)`` for ``X`` of shape ``(m, n_in)``."""
+        """Logits of shape ``(m, n_out)`` for ``X`` of shape ``(m, n_in)``.
+
+        In training mode the result is the last layer's work array, overwritten
+        by the next training-mode forward pass (copy it to keep it); inference
+        returns a new array.
+        """
         out = X
         for layer in self.layers:
             out = layer.forward(out, training=training)
@@ -111,11 +116,12 @@ class Sequential:
         """One training-mode forward and backward pass; gradients include the penalty.
 
         Returns ``(J, logits)``: ``J = data_loss + penalty`` on the batch and the
-        logits ``(m, n_out)`` it was computed from.
+        logits ``(m, n_out)`` it was computed from (a work array, valid until
+        the next training step).
         """
         loss = loss or self.loss
         logits = self.forward(X, training=True)
-        params = self.parameters()
+        params = self.flat.params
         value, dlogits = loss(logits, y, params, l2=l2, l1=l1)
         self.backward(dlogits)
         add_penalty_grad(params, l2, l1, X.shape[0])

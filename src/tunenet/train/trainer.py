@@ -42,13 +42,28 @@ from .history import History
 EXPLOSION = 100.0
 
 
+def available_cores() -> int:
+    """The number of CPUs this process may run on (its affinity mask), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
+
+
 def accuracy(logits: np.ndarray, y: np.ndarray, output: str) -> float:
-    """Fraction of correct predictions from logits (NaN for regression)."""
+    """Fraction of correct predictions from logits (NaN for regression or no samples).
+
+    ``count_nonzero(hits) / m`` is the same float64 as ``mean(hits)``, at a
+    fraction of the cost on a mini-batch (it is called every training step).
+    """
+    m = logits.shape[0]
+    if output not in ("softmax", "sigmoid") or m == 0:
+        return math.nan
     if output == "softmax":
-        return float(np.mean(logits.argmax(axis=1) == (y if y.ndim == 1 else y.argmax(axis=1))))
-    if output == "sigmoid":
-        return float(np.mean((logits.reshape(-1) > 0) == (y.reshape(-1) > 0.5)))
-    return math.nan
+        hits = logits.argmax(axis=1) == (y if y.ndim == 1 else y.argmax(axis=1))
+    else:
+        hits = (logits.reshape(-1) > 0) == (y.reshape(-1) > 0.5)
+    return int(np.count_nonzero(hits)) / m
 
 
 def evaluate(model: Sequential, X: np.ndarray, y: np.ndarray, loss: Loss | None = None,
@@ -82,7 +97,12 @@ class Trainer:
     clip : object with ``apply(flat_grads)`` or None
     augment : callable ``(X_batch, rng) -> X_batch`` or None
     threads : int or None
-        BLAS threads during training (default: all cores).
+        BLAS threads during training (default: every core this process may
+        run on, :func:`available_cores`). The result of a matrix product can
+        differ in its last bits between thread counts, so a run is reproduced
+        bit for bit only with the same count. On a machine shared with other
+        busy processes, 1 thread is usually faster: a multi-threaded product
+        waits for its slowest thread (see ``docs/benchmarks.md``).
     """
 
     def __init__(self, model: Sequential, optimizer, loss: Loss | None = None, *, epochs: int = 10,
@@ -100,7 +120,7 @@ class Trainer:
         self.schedule, self.clip, self.augment = schedule, clip, augment
         self.callbacks = list(callbacks)
         self.seed = seed
-        self.threads = threads or os.cpu_count() or 1
+        self.threads = threads or available_cores()
         self.rng = np.random.default_rng(seed)
         model.set_rng(self.rng)
         self.lr0 = float(optimizer.lr)

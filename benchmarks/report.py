@@ -1,0 +1,549 @@
+"""Render docs/benchmarks.md from benchmarks/results/*.json (written by run_all.py).
+
+Run: ``python benchmarks/report.py`` (after ``run_all.py``, which calls it).
+Every number on the page comes from the result files of the last run.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from common import load_results
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+HEADLINE = ("mlp(784, [256, 128], 10)", 128)
+CLOCKS = ("wall", "cpu")
+NAMES = {"tunenet": "tunenet", "pytorch": "PyTorch", "sklearn": "scikit-learn"}
+
+
+def threads_text(n: int) -> str:
+    return f"{n} thread" if n == 1 else f"{n} threads"
+
+
+# -- formatting -------------------------------------------------------------------------------------------------
+def secs(x: float | None) -> str:
+    if x is None or not math.isfinite(x):
+        return "-"
+    return f"{x:.3f} s" if x < 10 else f"{x:.1f} s"
+
+
+def ratio(x: float | None) -> str:
+    return "-" if x is None or not math.isfinite(x) else f"{x:.2f}"
+
+
+def pct(x: float | None, digits: int = 0) -> str:
+    return "-" if x is None or not math.isfinite(x) else f"{100 * x:.{digits}f}%"
+
+
+def table(header: list[str], rows: list[list[str]], align: str | None = None) -> str:
+    align = align or "l" + "r" * (len(header) - 1)
+    sep = ["---:" if a == "r" else "---" for a in align]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(sep) + " |"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def both(values: dict, fmt=ratio) -> str:
+    """``wall (CPU)`` of a {"wall": x, "cpu": y} dict."""
+    return f"{fmt(values['wall'])} ({fmt(values['cpu'])})"
+
+
+def verdict(ok: dict[str, bool]) -> str:
+    if all(ok.values()):
+        return "**met**"
+    if not any(ok.values()):
+        return "**not met**"
+    return "met on " + " and ".join(c if c != "cpu" else "CPU time" for c, v in ok.items() if v) + " only"
+
+
+# -- sections ---------------------------------------------------------------------------------------------------
+def machine_section(run: dict | None, training: dict | None) -> str:
+    m = (training or {}).get("machine") or (run or {}).get("machine_start") or {}
+    if not m:
+        return "No machine description (run the suite first)."
+    start = (run or {}).get("machine_start", {}).get("load_average") or m.get("load_average")
+    end = (run or {}).get("machine_end", {}).get("load_average") or m.get("load_average_end")
+    env = m.get("openblas_env") or {}
+    rows = [["CPU", f"{m.get('cpu')}, {m.get('cores')} logical cores ({m.get('available_cores')} available)"],
+            ["memory", f"{m.get('memory_gb')} GB"],
+            ["load average (1, 5, 15 min)", f"{start} at the start, {end} at the end of the run"],
+            ["Python / NumPy", f"{m.get('python')} / {m.get('numpy')}"],
+            ["BLAS libraries loaded (NumPy's first, then SciPy's)", "; ".join(m.get("blas") or ["?"])],
+            ["PyTorch", str(m.get("torch"))], ["scikit-learn", str(m.get("sklearn"))],
+            ["OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE", ", ".join(f"{k}={v}" for k, v in env.items()) or "not set"]]
+    return table(["", ""], rows, "ll")
+
+
+def case_map(training: dict) -> dict:
+    return {(c["model"], c["batch"]): c for c in training["cases"]}
+
+
+def epoch(case: dict, lib: str) -> dict | None:
+    return case["epoch_seconds"].get(lib)
+
+
+def lib_ratio(case: dict, num: str, den: str) -> dict | None:
+    a, b = epoch(case, num), epoch(case, den)
+    if a is None or b is None:
+        return None
+    return {c: a[c] / b[c] for c in CLOCKS}
+
+
+def spread(case: dict, key: str, invert: bool = False, minus_one: bool = False) -> str:
+    """The range over repetitions of ``key``'s time / tunenet's (paired within each rotation), wall clock."""
+    paired = case.get("paired_over_tunenet", {}).get(key, {}).get("wall")
+    if not paired:
+        return ""
+    values = [1 / v if invert else v for v in paired]
+    values = [v - 1 for v in values] if minus_one else values
+    fmt = (lambda v: f"{100 * v:+.1f}%") if minus_one else (lambda v: f"{v:.2f}")
+    return f" [{fmt(min(values))} to {fmt(max(values))} over {len(values)} repetitions]"
+
+
+def training_tables(training: dict) -> str:
+    out = []
+    rows = []
+    for case in training["cases"]:
+        t, p, s = (epoch(case, k) for k in ("tunenet", "pytorch", "sklearn"))
+        pt, st = lib_ratio(case, "tunenet", "pytorch"), lib_ratio(case, "sklearn", "tunenet")
+        rows.append([case["model"], str(case["batch"]), pct(case["fraction"]),
+                     both(t, secs) if t else "-", both(p, secs) if p else "-", both(s, secs) if s else "n/a",
+                     both(pt) if pt else "-", both(st) if st else "n/a"])
+    out.append(table(["network", "batch", "epoch timed", "tunenet", "PyTorch", "scikit-learn",
+                      "tunenet / PyTorch", "scikit-learn / tunenet"], rows, "lrrrrrrr"))
+    return "\n".join(out)
+
+
+def flops_table(training: dict) -> str:
+    rows = []
+    for case in training["cases"]:
+        g, peak = case["gflops"], case["peak_gflops"]
+        t = g.get("tunenet")
+        rows.append([case["model"], str(case["batch"]), f"{case['flops_per_step'] / 1e6:.0f}",
+                     both(peak, lambda x: f"{x:.0f}"),
+                     both(t, lambda x: f"{x:.1f}") if t else "-",
+                     both(g["pytorch"], lambda x: f"{x:.1f}") if "pytorch" in g else "-",
+                     both(g["sklearn"], lambda x: f"{x:.1f}") if "sklearn" in g else "n/a",
+                     both({c: t[c] / peak[c] for c in CLOCKS}, pct) if t else "-"])
+    return table(["network", "batch", "MFLOP / step", "sgemm peak GFLOP/s", "tunenet GFLOP/s", "PyTorch GFLOP/s",
+                  "scikit-learn GFLOP/s", "tunenet / peak"], rows, "lrrrrrrr")
+
+
+def targets_section(training, memory, data, baseline, engine) -> tuple[str, list[str]]:
+    rows, notes = [], []
+    if training:
+        cases = case_map(training)
+        head = cases.get(HEADLINE)
+        if head:
+            r = lib_ratio(head, "tunenet", "pytorch")
+            if r:
+                rng = spread(head, "pytorch", invert=True)
+                rows.append(["9", "batch 128, mlp(784, [256, 128], 10), Adam: tunenet epoch <= 1/2 of PyTorch's",
+                             f"tunenet / PyTorch = {both(r)}{rng}", verdict({c: r[c] <= 0.5 for c in CLOCKS})])
+                rows.append(["4", "same case: tunenet at least as fast as PyTorch",
+                             f"tunenet / PyTorch = {both(r)}", verdict({c: r[c] <= 1.0 for c in CLOCKS})])
+            s = lib_ratio(head, "sklearn", "tunenet")
+            if s:
+                rows.append(["4", "same case: >= 1.5x faster than scikit-learn",
+                             f"scikit-learn / tunenet = {both(s)}{spread(head, 'sklearn')}",
+                             verdict({c: s[c] >= 1.5 for c in CLOCKS})])
+        for (model, batch), case in cases.items():
+            if batch == 1024 and model == HEADLINE[0] and "tunenet" in case["gflops"]:
+                g, peak = case["gflops"]["tunenet"], case["peak_gflops"]
+                f = {c: g[c] / peak[c] for c in CLOCKS}
+                rows.append(["9", f"batch 1024, {model}: training step >= 60% of the measured sgemm peak",
+                             f"{both(g, lambda x: f'{x:.0f}')} of {both(peak, lambda x: f'{x:.0f}')} GFLOP/s "
+                             f"= {both(f, pct)}", verdict({c: f[c] >= 0.6 for c in CLOCKS})])
+        sk = [(k, lib_ratio(c, "sklearn", "tunenet")) for k, c in cases.items() if "sklearn" in c["epoch_seconds"]]
+        if sk:
+            met = [k for k, r in sk if all(r[c] >= 2 for c in CLOCKS)]
+            lo = min(sk, key=lambda kr: kr[1]["wall"])
+            hi = max(sk, key=lambda kr: kr[1]["wall"])
+            head_sk = lib_ratio(head, "sklearn", "tunenet") if head else None
+            rows.append(["9", ">= 2x faster per epoch than scikit-learn (same network and optimiser)",
+                         f"batch 128: {both(head_sk) if head_sk else '-'}; all {len(sk)} cases: "
+                         f"{lo[1]['wall']:.2f} ({lo[0][0]}, batch {lo[0][1]}) to {hi[1]['wall']:.2f} "
+                         f"({hi[0][0]}, batch {hi[0][1]}) wall",
+                         f"**met in {len(met)} of {len(sk)} cases**" if met and len(met) < len(sk)
+                         else ("**met**" if met else "**not met**")])
+        health = head.get("health") if head else None
+        if head and health and health.get("default_every"):
+            key = f"tunenet + health (every={health['default_every']})"
+            with_h = epoch(head, key)
+            if with_h:
+                base = epoch(head, "tunenet")
+                over = {c: with_h[c] / base[c] - 1 for c in CLOCKS}
+                measured = f"overhead {both(over, lambda x: f'{100 * x:+.1f}%')}{spread(head, key, minus_one=True)}"
+                every1 = epoch(head, "tunenet + health (every=1)")
+                if every1:
+                    one = {c: (every1[c] / base[c] - 1) / health["default_every"] for c in CLOCKS}
+                    measured += (f"; every=1 costs {both({c: every1[c] / base[c] - 1 for c in CLOCKS}, pct)}, "
+                                 f"i.e. {both(one, lambda x: f'{100 * x:+.1f}%')} per sampled step of "
+                                 f"{health['default_every']}")
+                rows.append(["5", f"health monitor (every={health['default_every']}) costs < 5% of training time",
+                             measured, verdict({c: over[c] < 0.05 for c in CLOCKS})])
+        elif head:
+            rows.append(["5", "health monitor costs < 5% of training time", "not measured: "
+                         + "; ".join(n for n in head.get("notes", []) if "health" in n), "pending"])
+        if head and "mini-batch iteration only" in head["epoch_seconds"]:
+            it = epoch(head, "mini-batch iteration only")
+            base = epoch(head, "tunenet")
+            f = {c: it[c] / base[c] for c in CLOCKS}
+            rows.append(["3", "one shuffled mini-batch epoch (batch 128) < 5% of a training epoch",
+                         f"{both(it, secs)} = {both(f, lambda x: pct(x, 1))} of the epoch",
+                         verdict({c: f[c] < 0.05 for c in CLOCKS})])
+    if data:
+        s = data.get("summary", {}).get("load_fashion_mnist")
+        if s:
+            rows.append(["3", "loading Fashion-MNIST from local files < 2 s", both(s, secs),
+                         verdict({c: s[c] < 2 for c in CLOCKS})])
+    if memory and "engine" in memory:
+        target = memory["target_mb"]
+        rows.append(["9", f"peak RSS of a Fashion-MNIST training run <= dataset ({memory['dataset_mb']:.1f} MB) "
+                     f"+ 300 MB = {target:.1f} MB", f"engine run {memory['engine']['peak_mb']:.1f} MB",
+                     "**met**" if memory["engine"]["peak_mb"] <= target else "**not met**"])
+        cli = memory.get("cli", {})
+        if "peak_mb" in cli:
+            rows.append(["9", "the same through `tunenet train` (split, standardisation, plots)",
+                         f"CLI run {cli['peak_mb']:.1f} MB",
+                         "**met**" if cli["peak_mb"] <= target else "**not met** (data pipeline, see Memory)"])
+    if baseline:
+        same = baseline.get("fingerprints_identical", {})
+        rows.append(["9", "training results unchanged for a fixed seed",
+                     f"{sum(same.values())} of {len(same)} fingerprints bit-identical to {baseline['baseline']}",
+                     "**met**" if same and all(same.values()) else "**not met**"])
+    if engine and "pytorch_over_tunenet" in engine:
+        r = engine["pytorch_over_tunenet"]
+        rows.append(["2", "forward + backward at batch 128 vs PyTorch (reported)",
+                     f"PyTorch / tunenet = {both(r)}", "reported"])
+    return table(["issue", "target", "measured (wall (CPU))", "verdict"], rows, "llll"), notes
+
+
+def bound_section(training: dict, baseline: dict | None, engine: dict | None) -> str:
+    """Why the 2x targets are out of reach: the matrix products alone, measured in the profile."""
+    if not training or not baseline:
+        return ""
+    case = baseline["cases"].get("mlp(784, [256, 128], 10), batch 128")
+    head = case_map(training).get(HEADLINE)
+    if not case or not head or "pytorch" not in head["epoch_seconds"]:
+        return ""
+    products = ((engine or {}).get("products") or {}).get("gflops", {})
+    ph = case["current"]["phases"]
+    dense = ph.get("Dense forward", 0) + ph.get("Dense backward", 0)
+    adam = ph.get("optimizer (Adam)", 0)
+    total = case["current"]["profiled_cpu"]
+    torch_cpu = head["epoch_seconds"]["pytorch"]["cpu"]
+    sk = head["epoch_seconds"].get("sklearn", {}).get("cpu")
+    lines = [
+        f"In the profile below (batch 128, CPU time per 60,000-sample epoch) the Dense layers' matrix products "
+        f"take {secs(dense)} of tunenet's {secs(total)} ({pct(dense / total)}) and Adam {secs(adam)} "
+        f"({pct(adam / total)}). PyTorch's epoch took {secs(torch_cpu)} of CPU time in the training benchmark "
+        f"(same suite run). Both libraries spend that matrix-product time at the speed of their BLAS"
+        + (f": the engine benchmark runs the same float32 products through NumPy at "
+           f"{products.get('numpy (OpenBLAS)', {}).get('cpu', float('nan')):.0f} GFLOP/s and through `torch.mm` at "
+           f"{products.get('torch.mm (MKL)', {}).get('cpu', float('nan')):.0f} GFLOP/s (CPU time)" if products else "")
+        + f". So an engine whose only cost were those products would take {pct(dense / torch_cpu)} of "
+        f"PyTorch's time, and one that adds nothing but Adam's update (12 element-wise NumPy operations, each a "
+        f"separate pass over all parameters) {pct((dense + adam) / torch_cpu)}: "
+        + ("the 1/2 target is out of reach for any engine using these matrix products on one thread here."
+           if dense / torch_cpu > 0.5 else
+           "the 1/2 target is out of reach for an engine that updates with NumPy operations on one thread here."
+           if (dense + adam) / torch_cpu > 0.5 else
+           "the 1/2 target is within reach in principle; the rest of the profile is the remaining overhead."),
+    ]
+    if sk:
+        lines.append(f"Against scikit-learn ({secs(sk)} CPU per epoch, NumPy and the same OpenBLAS), the same floors "
+                     f"allow a speed-up of at most {ratio(sk / dense)}x with nothing but the products and "
+                     f"{ratio(sk / (dense + adam))}x with Adam; tunenet's remaining "
+                     f"{secs(total - dense - adam)} (gather, loss, activations, checks, Python) bring it to the "
+                     f"measured ratio.")
+    return "\n\n".join(lines)
+
+
+def profile_section(baseline: dict) -> str:
+    out = []
+    order = ["Dense forward", "Dense backward", "optimizer (Adam)", "batch gather", "loss", "ReLU forward",
+             "ReLU backward", "BatchNorm forward", "BatchNorm backward", "Dropout forward", "Dropout backward",
+             "accuracy", "rest (loop, checks, Python)"]
+    for name, case in baseline["cases"].items():
+        b, c = case["baseline"], case["current"]
+        phases = [p for p in order if p in c["phases"] or p in b["phases"]]
+        phases += [p for p in c["phases"] if p not in phases]
+        rows = []
+        for p in phases:
+            pb, pc = b["phases"].get(p, 0.0), c["phases"].get(p, 0.0)
+            rows.append([p, secs(pb), pct(pb / b["profiled_cpu"]), secs(pc), pct(pc / c["profiled_cpu"]),
+                         ratio(pc / pb) if pb else "-"])
+        rows.append(["**epoch (profiled)**", secs(b["profiled_cpu"]), "100%", secs(c["profiled_cpu"]), "100%",
+                     ratio(c["profiled_cpu"] / b["profiled_cpu"])])
+        rows.append(["**epoch (not profiled), wall (CPU)**", both(b, secs), "", both(c, secs), "",
+                     both({k: c[k] / b[k] for k in CLOCKS})])
+        out.append(f"**{name}** ({case['samples_timed']:,} samples per timed epoch, scaled to 60,000; "
+                   f"epoch times: median of {case.get('epochs_timed', baseline['repeats'])} alternating epochs per "
+                   f"tree; phases: one profiled epoch per tree)\n")
+        out.append(table(["phase", f"before ({baseline['baseline']})", "share", "after", "share", "after / before"],
+                         rows, "lrrrrr"))
+        out.append("")
+    return "\n".join(out)
+
+
+def findings_section(baseline: dict, changes: dict | None) -> str:
+    """What the profile of the engine before this work showed (generated from its phase table)."""
+    case = baseline["cases"].get("mlp(784, [256, 128], 10), batch 128")
+    if not case:
+        return ""
+    b = case["baseline"]
+    ph, total = b["phases"], b["profiled_cpu"]
+
+    def share(*names):
+        return pct(sum(ph.get(n, 0.0) for n in names) / total)
+
+    dense = share("Dense forward", "Dense backward")
+    pairs = (changes or {}).get("pairs", {})
+    rejected = (changes or {}).get("rejected", {})
+
+    def faster(name):
+        r = pairs.get(name, {}).get("ratio")
+        return f"{1 / r:.1f}x" if r else "several times"
+
+    blocks = [f"{v['ratio']:.2f}x the time in blocks of {k.split('blocks of ')[1].split(' ')[0]}"
+              for k, v in rejected.items() if k.startswith("Adam")]
+    return "\n".join([
+        f"Profiled at `{baseline['baseline']}` (batch 128, mlp(784, [256, 128], 10), the phase table below; "
+        f"cProfile and line_profiler on the same epoch pointed at the same lines), an epoch spent {dense} in the "
+        f"Dense layers' matrix products, already single BLAS calls at close to the machine's sgemm speed, "
+        f"{share('optimizer (Adam)')} in Adam's update, {share('batch gather')} gathering mini-batches, "
+        f"{share('loss')} in the loss, {share('ReLU forward', 'ReLU backward')} in ReLU and "
+        f"{share('accuracy', 'rest (loop, checks, Python)')} in the loop, its checks and the accuracy. "
+        f"The engine already kept its parameters in one flat buffer, updated them with vectorised in-place "
+        f"operations on preallocated arrays, gathered batches into a reused buffer, skipped the first layer's "
+        f"`dX` and stayed in float32. What was left:",
+        "",
+        "- `np.where(y > 0, dout, 0)` in ReLU's backward pass: a slow general-purpose select, far slower than a "
+        "multiply by a mask, the more so when the signs are unpredictable (after batch norm);",
+        "- `np.maximum(x, 0)`: NumPy's loop for an array and a scalar is not vectorised the way the loop for two "
+        f"arrays is, so the maximum against an array of zeros is {faster('ReLU forward')} faster, with the same "
+        "result;",
+        "- `np.take(X, idx, axis=0, out=...)` with the default `mode='raise'` gathers into a temporary and "
+        "copies it (NumPy documents this); `mode='clip'` writes straight into the batch buffer;",
+        "- `np.mean(argmax == y)` for the accuracy every step: the Python-level `mean` wrapper costs more than "
+        "the work on a 128-row batch;",
+        "- a new array for every layer's output and gradient each step (measured below: they cost little, "
+        "NumPy's allocator reuses freed memory well at these sizes).",
+        "",
+        "Adam's update is 12 element-wise passes over all 235,146 parameters; each pass is one NumPy operation, "
+        "none can be merged without changing the rounding, and splitting the update into cache-sized blocks was "
+        "slower (one Python call per operation and block"
+        + (f": {'; '.join(blocks)}" if blocks else "") + "). It stays as it was.",
+    ])
+
+
+def changes_section(changes: dict, changes_big: dict | None) -> str:
+    rows = []
+    big = (changes_big or {}).get("pairs", {})
+    for name, r in changes["pairs"].items():
+        b = next((v for k, v in big.items() if k.split(",")[0] == name.split(",")[0]), None)
+        rows.append([name, f"{r['before_us']:.1f}", f"{r['after_us']:.1f}", ratio(r["ratio"]),
+                     ratio(b["ratio"]) if b else "-", "yes" if r["identical"] and (not b or b["identical"]) else "NO"])
+    head = ["operation (one call)", f"before, us (batch {changes['batch']})", "after, us",
+            "after / before", f"after / before, batch {changes_big['batch']}" if changes_big else "batch 1024",
+            "bit-identical"]
+    return table(head, rows, "lrrrrl")
+
+
+def memory_section(memory: dict) -> str:
+    e = memory["engine"]
+    rows = [[stage, f"{v['rss']:.1f}", f"{v['peak']:.1f}"] for stage, v in e["stages"].items()]
+    out = [f"Dataset: Fashion-MNIST train + test images as float32, {e['shapes'][0]} + {e['shapes'][1]} = "
+           f"{memory['dataset_mb']:.1f} MB; target {memory['target_mb']:.1f} MB.", "",
+           f"Engine run (load, train one epoch at batch 128, evaluate on the test set): peak RSS "
+           f"**{e['peak_mb']:.1f} MB**, of which {e['stages']['imports']['rss']:.0f} MB are the interpreter and "
+           f"imports and {e['stages']['loaded']['rss'] - e['stages']['imports']['rss']:.0f} MB the dataset; "
+           f"training adds {e['stages']['trained']['peak'] - e['stages']['loaded']['peak']:.1f} MB "
+           f"(parameters, Adam state, work arrays, one gathered batch).", "",
+           table(["engine run, after", "RSS, MB", "peak so far, MB"], rows, "lrr")]
+    cli = memory.get("cli", {})
+    if "peak_mb" in cli:
+        out += ["", f"CLI run (`{cli['command']}`): peak RSS **{cli['peak_mb']:.1f} MB**."]
+    pipe = memory.get("pipeline", {}).get("stages")
+    if pipe:
+        rows = [[stage, f"{v['rss']:.1f}", f"{v['peak']:.1f}"] for stage, v in pipe.items()]
+        out += ["", "Where the CLI's memory goes: its data preparation, stage by stage (the same public functions "
+                "`run.prepare_data` calls):", "", table(["pipeline, after", "RSS, MB", "peak so far, MB"], rows, "lrr")]
+    return "\n".join(out)
+
+
+def multithread_section(training: dict) -> str:
+    mt = training.get("multithread")
+    if not mt:
+        return ""
+    rows = []
+    head = case_map(training).get(HEADLINE)
+    for lib in ("tunenet", "pytorch"):
+        one = epoch(head, lib) if head else None
+        many = epoch(mt, lib)
+        if many:
+            rows.append([NAMES[lib], both(one, secs) if one else "-", both(many, secs),
+                         both({c: many[c] / one[c] for c in CLOCKS}) if one else "-"])
+    return (f"The headline case again with {mt['threads']} threads for both libraries "
+            f"({mt['steps_timed']} steps timed, scaled to an epoch, {mt['repeats']} repetitions):\n\n"
+            + table(["library", threads_text(training["threads"]), threads_text(mt["threads"]), "ratio"], rows,
+                    "lrrr"))
+
+
+def write_report(path: Path = DOC) -> Path:
+    run = load_results("run_all")
+    training, memory, data = load_results("training"), load_results("memory"), load_results("data")
+    baseline, changes, engine = load_results("baseline"), load_results("changes"), load_results("engine")
+    changes_big = load_results("changes_batch1024")
+    quick = bool(run and run.get("quick"))
+    parts = ["# Benchmarks", "",
+             "<!-- generated by benchmarks/report.py from benchmarks/results/*.json; do not edit by hand -->", ""]
+    parts += ["Speed and memory of tunenet's NumPy engine next to PyTorch and scikit-learn on the same machine, "
+              "in one run. Reproduce with", "", "```", "python benchmarks/run_all.py           # full suite",
+              "python benchmarks/run_all.py --quick   # a smoke test, shorter partial epochs", "```", "",
+              "(`pip install -e '.[bench]'` for PyTorch). It writes `benchmarks/results/*.json` and then this page "
+              "(`python benchmarks/report.py` re-renders it from the results). If `OPENBLAS_CORETYPE` or "
+              "`OPENBLAS_L2_SIZE` is set in your environment, NumPy may not use its best kernel: run the suite as "
+              "`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/run_all.py` (the suite warns and "
+              "records them under Machine).", "",
+              "Also in `benchmarks/`, run on their own: `bench_estimators.py` (the scikit-learn-style estimator "
+              "against `sklearn.neural_network.MLPClassifier` with its defaults, see `docs/estimators.md`) and "
+              "`bench_health.py` (the health monitor's cost on a small model).", ""]
+    if run:
+        parts.append(f"This page: `{run['command']}`, started {run['started']}, took "
+                     f"{run.get('seconds', float('nan')) / 60:.1f} min"
+                     + (" (**quick mode**: short partial epochs, few repetitions)" if quick else "") + ".")
+        failed = [k for k, v in run.get("steps", {}).items() if v["status"]]
+        if failed:
+            parts.append(f"**Failed benchmarks:** {', '.join(failed)} (their sections are missing or stale).")
+        parts.append("")
+    parts += ["## Machine", "", machine_section(run, training), ""]
+    parts += ["## How it is measured", "",
+              "- **Interleaved repetitions.** Every benchmark runs its candidates in turn (A B C, A B C, ...; the "
+              "order rotates each repetition) and reports medians and ratios of medians. Two clocks per run: "
+              "wall time and the CPU time of the whole process (all its threads). The machine is shared with other "
+              "busy processes (see the load average above): with one thread per library, CPU time measures the "
+              "work done and is the steadier number; wall time is shown first, CPU time in parentheses.",
+              "- **Same work.** 60,000 x 784 float32 inputs (Fashion-MNIST's training images scaled to [0, 1]), "
+              "10 classes, softmax cross-entropy, Adam (lr 1e-3, betas 0.9 / 0.999, eps 1e-8), no L2, a fresh "
+              "shuffle every epoch, the same BLAS thread count for everyone (1 unless stated). tunenet runs its "
+              "real `Trainer` (divergence check, loss and accuracy every step); PyTorch a plain loop "
+              "(`randperm`, gather, `zero_grad`, forward, `CrossEntropyLoss`, `backward`, `Adam.step`, loss and "
+              "accuracy accumulated) with `torch.set_num_threads`; scikit-learn `MLPClassifier(solver='adam', "
+              "alpha=0, batch_size=...)`, one `partial_fit` per epoch (it has no batch norm or dropout).",
+              "- **Partial epochs.** Where a full epoch would make the suite too long, a run trains on the first "
+              "`fraction x 60,000` samples (a whole number of batches) and its time is scaled to 60,000; the "
+              "fraction is in the tables. The headline case (batch 128, mlp(784, [256, 128], 10)) runs full epochs "
+              "in the full suite.",
+              "- **GFLOP/s** count the matrix products of a step only: per Dense layer (a, b) `2mab` for "
+              "`XW`, `2mab` for `X^T dZ`, and `2mab` for `dZ W^T` except in the first layer. The **peak** is "
+              "the fastest of two float32 2048 x 2048 products through NumPy, measured in the same rotation.", ""]
+    table_text, _ = targets_section(training, memory, data, baseline, engine)
+    parts += ["## Targets", "", table_text, ""]
+    bound = bound_section(training, baseline, engine)
+    if bound:
+        parts += ["### Why the 2x targets are not reached", "", bound, "",
+                  "What would close the gap is fusing the element-wise work (Adam's update in one pass instead of "
+                  "12, activation and bias in the product's epilogue), which NumPy cannot express; see the changes "
+                  "and the profile below for where the time now goes.", ""]
+    if training:
+        parts += ["## Epoch time", "",
+                  f"Seconds per 60,000-sample epoch, median of {training['repeats']} interleaved repetitions, "
+                  f"{threads_text(training['threads'])}, wall (CPU). Ratios below 1 in the tunenet / PyTorch "
+                  f"column and above 1 in the scikit-learn / tunenet column favour tunenet. "
+                  f"Data: {training['data']}.", "",
+                  training_tables(training), ""]
+        parts += ["## Throughput against the matrix-multiply peak", "", flops_table(training), ""]
+        mt = multithread_section(training)
+        if mt:
+            parts += ["## More threads on a shared machine", "", mt, ""]
+            head, multi = case_map(training).get(HEADLINE), training["multithread"]
+            slower = head and all(epoch(multi, lib)["wall"] > epoch(head, lib)["wall"]
+                                  for lib in ("tunenet", "pytorch") if epoch(multi, lib) and epoch(head, lib))
+            if slower:
+                parts += ["More threads made both libraries slower in this run. A multi-threaded matrix product "
+                          "waits for its slowest thread; while other processes occupy the cores (load average "
+                          "above), every product stalls until all its threads are scheduled, for tunenet (OpenBLAS) "
+                          "and PyTorch (OpenMP) alike. On a shared machine, train with `--threads 1` (the tuner "
+                          "already gives each worker `cores // workers` threads); the trainer's default, every "
+                          "available core, pays off only when the cores are otherwise idle.", ""]
+    if baseline:
+        findings = findings_section(baseline, changes)
+        if findings:
+            parts += ["## What the profile showed", "", findings, ""]
+        parts += ["## Profile: where the time goes, before and after", "",
+                  f"Phase profile of a tunenet epoch (CPU time, 1 thread, `benchmarks/bench_baseline.py`), the "
+                  f"engine at `{baseline['baseline']}` (before this work, imported from its own `src/` next to the "
+                  f"current one) against the current tree, in one process, alternating epochs over "
+                  f"{baseline.get('instances', 1)} separately built trainers per tree. The Dense products, Adam "
+                  f"and the loss did not change: their rows show the run-to-run noise.", "",
+                  "Whole epochs, before / after (CPU time): " + "; ".join(
+                      f"{name}: x{case['speedup']['cpu']:.2f}" for name, case in baseline["cases"].items())
+                  + ". The changes remove most of the cost of the operations they touch (next section), but those "
+                  "were a small part of an epoch that the matrix products and Adam dominate, so the gain per epoch "
+                  "is a few percent, of the order of this machine's run-to-run noise.", "",
+                  profile_section(baseline), ""]
+    if changes:
+        parts += ["## The engine changes one by one", "",
+                  "- **Work arrays.** In training mode and in `backward`, every layer writes its result into an "
+                  "array it keeps (`Layer._buffer`, one per shape, so the last partial batch of an epoch has its "
+                  "own): `Dense` computes `Z = X W` with `np.matmul(..., out=Z)` and `dX = dZ W^T` likewise; "
+                  "activations, dropout and batch norm fill their own arrays; `db` and the batch-norm sums use "
+                  "`np.add.reduce(..., out=)`. After the first step, no batch-sized array is allocated by the "
+                  "layers (per-feature vectors and the loss's small (m, 10) arrays still are). What `forward("
+                  "training=True)` and `backward` return is valid until that layer's next training step: copy it "
+                  "to keep it. Inference still returns new arrays. Measured alone (the Dense, Tanh, Sigmoid and "
+                  "Dropout rows below), avoiding the allocations buys little: NumPy's allocator reuses freed "
+                  "memory well at these sizes.",
+                  "- **ReLU**: `max(x, 0)` against a zeros array; backward `dout * (y > 0) + 0` (the `+ 0` turns "
+                  "the -0.0 of a negative `dout` times False into +0.0, exactly as `where` gave).",
+                  "- **LeakyReLU**: `max(x, slope x)` (equal to `where(x > 0, x, slope x)` for 0 <= slope < 1).",
+                  "- **Dropout**: the uniform draws go into a kept array (`Generator.random(out=)`, the same "
+                  "stream), the mask is `(u < keep_prob)` written as 0/1 floats and scaled in place.",
+                  "- **Batch gather**: `np.take(..., mode='clip')` (indices come from a permutation, always in "
+                  "range).",
+                  "- **Accuracy**: `count_nonzero(hits) / m`, the same float64 as `mean(hits)`.",
+                  "- **Threads**: the trainer's default is now the cores this process may run on "
+                  "(`os.sched_getaffinity`), not `os.cpu_count()`; see the thread section for why 1 is the right "
+                  "choice on a shared machine.",
+                  "",
+                  f"`benchmarks/bench_changes.py`: the previous code of each changed method (kept verbatim in a "
+                  f"subclass) against the current one on the same arrays, median CPU time per call of "
+                  f"{changes['repeats']} interleaved runs; outputs and gradients compared bit for bit.", "",
+                  changes_section(changes, changes_big), ""]
+        rejected = changes.get("rejected")
+        if rejected:
+            rows = [[k, f"{v['current_us']:.1f}", f"{v['alternative_us']:.1f}", ratio(v["ratio"]),
+                     "yes" if v["identical"] else "no"] for k, v in rejected.items()]
+            parts += ["Tried and not adopted (same benchmark, current code against the alternative):", "",
+                      table(["alternative", "current, us", "alternative, us", "alternative / current",
+                             "bit-identical"], rows, "lrrrl"), ""]
+    if memory:
+        parts += ["## Memory", "", memory_section(memory), ""]
+    if data:
+        med = data["median_seconds"]
+        parts += ["## Data loading and iteration (issue 3)", "",
+                  table(["operation", "median wall"],
+                        [["load Fashion-MNIST (train + test, local IDX files)", secs(med.get("load_fashion_mnist"))],
+                         ["one shuffled epoch of mini-batches, batch 128", secs(med.get("minibatch_epoch"))],
+                         ["Standardizer fit, 60,000 x 784", secs(med.get("standardizer_fit"))],
+                         ["Standardizer transform, 60,000 x 784", secs(med.get("standardizer_transform"))],
+                         ["augmentation flip, shift 2, rotate 10, noise 0.05, one epoch",
+                          secs(med.get("augment_epoch"))]], "lr"), ""]
+    if engine:
+        ms = engine["ms_per_step"]
+        rows = [[NAMES.get(k, k), both(v, lambda x: f"{x:.3f} ms"), both(engine["gflops"][k], lambda x: f"{x:.1f}")]
+                for k, v in ms.items()]
+        parts += ["## Forward + backward (issue 2)", "",
+                  f"mlp(784, [256, 128], 10), batch {engine['batch']}, loss gradient and backward pass, no optimiser "
+                  f"step, {threads_text(engine['threads'])}, median of {engine['repeats']}:", "",
+                  table(["library", "per step, wall (CPU)", "GFLOP/s"], rows, "lrr"), ""]
+    DOC.parent.mkdir(exist_ok=True)
+    path.write_text("\n".join(parts).rstrip() + "\n")
+    return path
+
+
+if __name__ == "__main__":
+    print(f"wrote {write_report()}")
