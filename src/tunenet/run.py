@@ -19,6 +19,7 @@ The CLI (``tunenet train``), the tuner's trials and the labs all call
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -84,16 +85,23 @@ class RunResult:
 
 
 def prepare_data(config: RunConfig) -> PreparedData:
-    """Load, split (the dataset's official test set stays the test set) and normalise."""
+    """Load, split (the dataset's official test set stays the test set) and normalise.
+
+    The scaler is fitted on train only. The split's arrays are fresh copies,
+    normalised in place, and the raw arrays are dropped: a Fashion-MNIST run
+    holds the data once, not three times.
+    """
     dataset = load_dataset(config.data, target=config.target) if config.target else load_dataset(config.data)
     split_seed = config.seed if config.split_seed is None else config.split_seed
     splits = split_dataset(dataset, dev=config.dev, test=config.test, seed=split_seed, stratify=config.stratify)
     (X_tr, y_tr), (X_dev, y_dev), (X_te, y_te) = splits.train, splits.dev, splits.test
-    scaler = make_scaler(config.normalize)
-    X_tr = scaler.fit_transform(X_tr)
-    return PreparedData(X_tr.astype(np.float32, copy=False), y_tr,
-                        scaler.transform(X_dev).astype(np.float32, copy=False), y_dev,
-                        scaler.transform(X_te).astype(np.float32, copy=False), y_te, scaler, dataset)
+    if X_te is dataset.X_test:  # the official test set: copy it rather than normalise the dataset's own array
+        X_te = X_te.copy()
+    info = dataclasses.replace(dataset, X=dataset.X[:0], y=dataset.y[:0], X_test=None, y_test=None)
+    del dataset, splits
+    scaler = make_scaler(config.normalize).fit(X_tr)
+    X_tr, X_dev, X_te = (scaler.transform(X.astype(np.float32, copy=False), copy=False) for X in (X_tr, X_dev, X_te))
+    return PreparedData(X_tr, y_tr, X_dev, y_dev, X_te, y_te, scaler, info)
 
 
 def build_model(config: RunConfig, n_in: int, n_out: int, output: str) -> Sequential:

@@ -94,3 +94,15 @@ def test_dropout_layers_share_the_model_rng():
     gen = np.random.default_rng(9)
     model.set_rng(gen)
     assert all(layer.rng is gen for layer in model.layers if isinstance(layer, Dropout))
+
+
+def test_pickled_model_keeps_parameters_linked_to_its_buffers(rng):
+    import pickle
+
+    model = mlp(6, [5], 3)
+    clone = pickle.loads(pickle.dumps(model))  # the user's own object in memory (as scikit-learn does)
+    clone.flat_values[:] = 1.0
+    assert all(np.all(p.value == 1.0) for p in clone.parameters())
+    X = rng.standard_normal((4, 6)).astype(np.float32)
+    clone.loss_and_grads(X, rng.integers(0, 3, 4))
+    assert np.array_equal(np.concatenate([p.grad.ravel() for p in clone.parameters()]), clone.flat_grads)

@@ -57,12 +57,21 @@ class _AffineScaler:
         self.scale_ = _safe_scale(scale, offset)
         return self
 
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        """Apply the fitted transform: float32 array of the same shape (m, n), a new array."""
+    def transform(self, X: np.ndarray, copy: bool = True) -> np.ndarray:
+        """Apply the fitted transform: float32 array of the same shape (m, n).
+
+        A new array, unless ``copy=False`` and ``X`` is a writeable float32
+        array: then ``X`` itself is transformed in place (no second copy of a
+        large dataset).
+        """
         self._check_fitted()
         X = check_features(X)
         check_n_features(X, len(self.offset_))
-        out = X - self.offset_.astype(np.float32)
+        if copy or X.dtype != np.float32 or not X.flags.writeable:
+            out = X - self.offset_.astype(np.float32)
+        else:
+            out = X
+            out -= self.offset_.astype(np.float32)
         out *= (1.0 / self.scale_).astype(np.float32)
         return out
 
@@ -159,8 +168,9 @@ class NoScaling:
         check_features(X, ArrayWhere("X_train"))
         return self
 
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        return check_features(X).copy()
+    def transform(self, X: np.ndarray, copy: bool = True) -> np.ndarray:
+        X = check_features(X)
+        return X.copy() if copy else X
 
     def fit_transform(self, X: np.ndarray) -> np.ndarray:
         return self.fit(X).transform(X)

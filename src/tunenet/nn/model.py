@@ -68,6 +68,15 @@ class Sequential:
         self.dtype = self.flat.values.dtype
         self.flat_values, self.flat_grads = self.flat.values, self.flat.grads
 
+    def __setstate__(self, state: dict) -> None:
+        """After unpickling or ``copy.deepcopy``: re-link parameters to one value and one gradient buffer.
+
+        Pickle stores each parameter's array on its own, so without this the
+        optimiser would update a buffer the layers no longer read.
+        """
+        self.__dict__.update(state)
+        self._flatten()
+
     def parameters(self) -> list[Parameter]:
         return [p for layer in self.layers for p in layer.parameters()]
 

@@ -100,15 +100,22 @@ def flatten_parameters(params: list[Parameter]) -> FlatParameters:
     return FlatParameters(params, values, grads, regularized, offsets)
 
 
+def _root(a: np.ndarray) -> np.ndarray | None:
+    """The ndarray that owns ``a``'s memory (None when ``a`` owns it or it belongs to bytes, a memmap's mmap...)."""
+    base = a.base
+    if not isinstance(base, np.ndarray):
+        return None
+    while isinstance(base.base, np.ndarray):
+        base = base.base
+    return base
+
+
 def _shared_buffers(params: list[Parameter], total: int):
     """The (values, grads) buffers if params are consecutive views of them, else (None, None)."""
     first = params[0]
-    vbase, gbase = first.value.base, first.grad.base
-    while vbase is not None and vbase.base is not None:
-        vbase = vbase.base
-    while gbase is not None and gbase.base is not None:
-        gbase = gbase.base
-    if vbase is None or gbase is None or vbase.ndim != 1 or vbase.size != total or gbase.size != total:
+    vbase, gbase = _root(first.value), _root(first.grad)
+    if vbase is None or gbase is None or vbase.ndim != 1 or vbase.size != total or gbase.size != total \
+            or not vbase.flags.writeable:
         return None, None
     item = vbase.itemsize
     offset = 0

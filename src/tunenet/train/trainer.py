@@ -185,6 +185,8 @@ class Trainer:
             if not (math.isfinite(value) and math.isfinite(g2)) or value > EXPLOSION * max(self.first_loss, 1e-3):
                 raise DivergenceError(self._divergence_message(value, g2))
             self.grad_norm = math.sqrt(g2)
+            m = xb.shape[0]  # the data loss: J less the penalty of the weights J was computed with
+            data_loss = value - penalty(params, self.l2, self.l1, m) if (self.l2 or self.l1) else value
             if self.clip is not None:
                 self.clip.apply(model.flat_grads)
             self._call("on_backward_end")
@@ -192,8 +194,6 @@ class Trainer:
             self.step += 1
             self.history.steps.append(value)
             self._call("on_step_end", value)
-            m = xb.shape[0]
-            data_loss = value - penalty(params, self.l2, self.l1, m) if (self.l2 or self.l1) else value
             loss_sum += data_loss * m
             correct += accuracy(logits, yb, model.output) * m
             seen += m
