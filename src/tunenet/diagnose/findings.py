@@ -53,7 +53,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from ..fileio import atomic_write_text
+from ..fileio import atomic_write_text, read_json_object
 from ..optim.ewa import ewa
 from ..train.history import History
 from .bias_variance import FINE, HIGH_BIAS, HIGH_VARIANCE, MISMATCH, bias_variance
@@ -461,16 +461,7 @@ def diagnose_run(run_dir: str | os.PathLike, write: bool = True) -> list[Finding
 
 def read_metrics(run_dir: str | os.PathLike) -> dict | None:
     """``metrics.json`` of a run directory, or None when absent."""
-    path = Path(run_dir) / "metrics.json"
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise DataError(f"{path}: expected a JSON object of metrics")
-    return data
+    return read_json_object(Path(run_dir) / "metrics.json")
 
 
 def write_diagnosis(run_dir: str | os.PathLike, findings: list[Finding]) -> Path:

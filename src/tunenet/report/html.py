@@ -30,7 +30,7 @@ import numpy as np
 import yaml
 
 from ..errors import DataError
-from ..fileio import atomic_write_text
+from ..fileio import atomic_write_text, read_json_object
 from ..train.history import History
 from . import plots
 
@@ -72,22 +72,10 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def _read_json(path: Path) -> dict | None:
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise DataError(f"{path}: expected a JSON object")
-    return data
-
-
 def _read_inputs(run_dir: Path) -> dict:
-    inputs: dict = {"config": None, "metrics": _read_json(run_dir / "metrics.json"), "history": None,
-                    "steps": None, "health": _read_json(run_dir / "health.json"),
-                    "diagnosis": _read_json(run_dir / "diagnosis.json")}
+    inputs: dict = {"config": None, "metrics": read_json_object(run_dir / "metrics.json"), "history": None,
+                    "steps": None, "health": read_json_object(run_dir / "health.json"),
+                    "diagnosis": read_json_object(run_dir / "diagnosis.json")}
     config_path = run_dir / "config.yaml"
     if config_path.is_file():
         try:
