@@ -73,11 +73,13 @@ def wait_for(predicate, timeout, interval=0.05):
 
 
 def test_sigkill_of_a_worker_loses_only_its_trial(tmp_path):
-    """Five times: kill one of two workers mid-trial; the rest of the study is intact."""
+    """Five times: kill one of two workers mid-study; only its running trial is lost, failed within 60 s,
+    retried once, and the study reaches its trial count."""
     space = tmp_path / "space.yaml"
     space.write_text("lr: loguniform(1e-3, 1e-2)\n")
-    slow = ["--data", "digits", "--hidden", "128,128", "--batch-size", "8", "--epochs", "6", "--early-stopping",
+    slow = ["--data", "digits", "--hidden", "128,128", "--batch-size", "8", "--epochs", "15", "--early-stopping",
             "0", "--quiet", "--space", space, "--rounds", "1", "--workers", "2"]
+    lost_trials = 0
     for rep in range(5):
         root = tmp_path / f"rep{rep}"
         proc = popen("tune", *slow, "--trials", "5", "--study", "kill", "--root", root, cwd=tmp_path)
@@ -93,10 +95,15 @@ def test_sigkill_of_a_worker_loses_only_its_trial(tmp_path):
 
         victim = wait_for(running_after_a_completion, 120)
         completed_before = {t.number for t in study_trials(study_dir) if t.state == TrialState.COMPLETE}
-        os.kill(victim.user_attrs["pid"], signal.SIGKILL)
-        number = victim.number
-        # the lost trial must be marked failed within 60 s (wait_for raises otherwise)
-        wait_for(lambda: study_trials(study_dir)[number].state == TrialState.FAIL, 60)  # noqa: B023
+        pid = victim.user_attrs["pid"]
+        os.kill(pid, signal.SIGKILL)
+
+        def nothing_running_on(study_dir=study_dir, pid=pid):
+            return not any(t.state == TrialState.RUNNING and t.user_attrs.get("pid") == pid
+                           for t in study_trials(study_dir))
+
+        # the killed worker's trial must be marked failed within 60 s (wait_for raises otherwise)
+        wait_for(nothing_running_on, 60)
         proc.communicate(timeout=300)
         trials = study_trials(study_dir)
         if sum(t.state == TrialState.COMPLETE for t in trials) < 5:
@@ -105,12 +112,18 @@ def test_sigkill_of_a_worker_loses_only_its_trial(tmp_path):
         complete = [t for t in trials if t.state == TrialState.COMPLETE]
         assert len(complete) == 5, [(t.number, t.state) for t in trials]
         assert completed_before <= {t.number for t in complete}, "a finished trial was lost"
-        # failed by the coordinator seeing the process die, or (on a starved machine) by the stale heartbeat
-        reason = trials[victim.number].user_attrs["fail_reason"]
-        assert reason == "worker process died" or reason.startswith("worker lost: no heartbeat"), reason
-        retries = [t for t in trials if t.user_attrs.get("retry_of") == victim.number]
-        assert len(retries) == 1, "the lost trial is retried exactly once"
         assert len({t.number for t in trials}) == len(trials)
+        # the trial the kill interrupted (none if the kill landed just as its trial completed)
+        lost = [t for t in trials if t.user_attrs.get("pid") == pid and t.state == TrialState.FAIL]
+        assert len(lost) <= 1
+        for t in lost:
+            lost_trials += 1
+            # failed by the coordinator seeing the process die, or (on a starved machine) by the stale heartbeat
+            reason = t.user_attrs["fail_reason"]
+            assert reason == "worker process died" or reason.startswith("worker lost: no heartbeat"), reason
+            retries = [r for r in trials if r.user_attrs.get("retry_of") == t.number]
+            assert len(retries) == 1, "the lost trial is retried exactly once"
+    assert lost_trials >= 3, "most kills should land mid-trial"
 
 
 POSTGRES = os.environ.get("TUNENET_TEST_POSTGRES")
