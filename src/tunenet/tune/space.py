@@ -46,13 +46,8 @@ class LogUniform:
     def suggest(self, trial, name: str):
         return trial.suggest_float(name, self.low, self.high, log=True)
 
-    def to_unit(self, value: float) -> float:
-        """Position of ``value`` on the sampling scale, 0 at ``low`` and 1 at ``high``."""
-        return (math.log(value) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
-
     def shrink(self, values: list, margin: float) -> LogUniform:
-        lo, hi = _span([math.log(v) for v in values], math.log(self.low), math.log(self.high), margin)
-        return LogUniform(math.exp(lo), math.exp(hi))
+        return LogUniform(*_log_span(values, self.low, self.high, margin))
 
     def spec(self) -> str:
         return f"loguniform({self.low:g}, {self.high:g})"
@@ -84,8 +79,7 @@ class IntRange:
 
     def shrink(self, values: list, margin: float) -> IntRange:
         if self.log:
-            lo, hi = _span([math.log(v) for v in values], math.log(self.low), math.log(self.high), margin)
-            lo, hi = math.exp(lo), math.exp(hi)
+            lo, hi = _log_span(values, self.low, self.high, margin)
         else:
             lo, hi = _span(values, self.low, self.high, margin)
         lo, hi = max(self.low, math.floor(lo + 1e-9)), min(self.high, math.ceil(hi - 1e-9))
@@ -120,8 +114,8 @@ class Beta:
         return 1.0 - trial.suggest_float(f"1-{name}", 1.0 - self.high, 1.0 - self.low, log=True)
 
     def shrink(self, values: list, margin: float) -> Beta:
-        lo, hi = _span([math.log(1 - v) for v in values], math.log(1 - self.high), math.log(1 - self.low), margin)
-        return Beta(1 - math.exp(hi), 1 - math.exp(lo))
+        lo, hi = _log_span([1 - v for v in values], 1 - self.high, 1 - self.low, margin)  # on 1 - beta
+        return Beta(1 - hi, 1 - lo)
 
     def spec(self) -> str:
         return f"beta({self.low:g}, {self.high:g})"
@@ -135,6 +129,12 @@ def _span(values, low, high, margin):
     lo, hi = min(values), max(values)
     pad = margin * max(hi - lo, (high - low) * 0.05)
     return max(low, lo - pad), min(high, hi + pad)
+
+
+def _log_span(values, low, high, margin):
+    """:func:`_span` on the log scale: the zoom for log-sampled parameters."""
+    lo, hi = _span([math.log(v) for v in values], math.log(low), math.log(high), margin)
+    return math.exp(lo), math.exp(hi)
 
 
 _CALL = re.compile(r"^\s*(loguniform|uniform|int|choice|beta)\s*\((.*)\)\s*$", re.S)
