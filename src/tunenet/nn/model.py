@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import ConfigError, DataError
 from .layers import BatchNorm, Dense, Dropout, Layer, layer_from_config
 from .layers import activation as make_activation
-from .losses import Loss, add_penalty_grad, loss_for_output
+from .losses import Loss, add_penalty_grad, loss_for_output, penalty
 from .parameter import Parameter, flatten_parameters
 
 OUTPUTS = ("softmax", "sigmoid", "linear")
@@ -131,10 +131,11 @@ class Sequential:
         loss = loss or self.loss
         logits = self.forward(X, training=True)
         params = self.flat.params
-        value, dlogits = loss(logits, y, params, l2=l2, l1=l1)
+        data_loss, dlogits = loss.data_loss(logits, y)
+        self.last_data_loss = data_loss  # J without the penalty, for the trainer's train_loss
         self.backward(dlogits)
         add_penalty_grad(params, l2, l1, X.shape[0])
-        return value, logits
+        return data_loss + penalty(params, l2, l1, X.shape[0]), logits
 
     def check_input(self, X, name: str = "X") -> np.ndarray:
         """``X`` as a 2-D finite array of the model's width and dtype, or a DataError."""

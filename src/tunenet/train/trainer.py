@@ -32,7 +32,7 @@ from threadpoolctl import threadpool_limits
 
 from ..data.batches import MiniBatches
 from ..errors import ConfigError, DataError, DivergenceError
-from ..nn.losses import Loss, penalty
+from ..nn.losses import Loss
 from ..nn.model import Sequential
 from .callbacks import Callback
 from .history import History
@@ -167,7 +167,6 @@ class Trainer:
 
     def _run_epoch(self, batches: MiniBatches, X_dev, y_dev, per_step: bool) -> None:
         model, opt = self.model, self.optimizer
-        params = model.parameters()
         start = time.perf_counter()
         self._call("on_epoch_begin")
         if not per_step:
@@ -185,8 +184,8 @@ class Trainer:
             if not (math.isfinite(value) and math.isfinite(g2)) or value > EXPLOSION * max(self.first_loss, 1e-3):
                 raise DivergenceError(self._divergence_message(value, g2))
             self.grad_norm = math.sqrt(g2)
-            m = xb.shape[0]  # the data loss: J less the penalty of the weights J was computed with
-            data_loss = value - penalty(params, self.l2, self.l1, m) if (self.l2 or self.l1) else value
+            m = xb.shape[0]
+            data_loss = model.last_data_loss  # J less the penalty, computed once by loss_and_grads
             if self.clip is not None:
                 self.clip.apply(model.flat_grads)
             self._call("on_backward_end")
