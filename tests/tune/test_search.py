@@ -64,3 +64,27 @@ def test_unknown_names_are_refused():
         make_pruner("early", 10)
     with pytest.raises(ConfigError, match="--sampler must be one of"):
         make_sampler("grid", 0)
+
+
+
+def test_a_trial_running_at_the_deadline_stops_with_its_best_epoch(tmp_path):
+    """--time bounds the study: a trial still training when it runs out completes after that epoch."""
+    from tunenet.config import RunConfig
+    from tunenet.tune.search import claim_trial, run_trial, trial_note
+    from tunenet.tune.study import load_study, make_storage, save_settings, settings_of
+    from tunenet.tune.tuner import tune
+    from tunenet.tune.workers import data_cache
+
+    base = RunConfig(data="moons", hidden=(8,), epochs=50)
+    space = SearchSpace({"lr": LogUniform(1e-3, 1e-2)})
+    tune(base, space, trials=2, rounds=1, workers=0, root=tmp_path, study_name="budget")
+    study = load_study("budget", make_storage(None, tmp_path / "budget"))
+    settings = settings_of(study)
+    settings["deadline"] = 0.0  # the budget ran out long ago: stop after the first epoch
+    save_settings(study, settings)
+    trial, r = claim_trial(study, settings)
+    state = run_trial(study, trial, r, settings, data_cache(), tmp_path / "budget")
+    done = study.get_trials()[0]
+    assert state == optuna.trial.TrialState.COMPLETE and done.value is not None
+    assert done.user_attrs["epochs"] == 1
+    assert trial_note(done) == "time budget reached: stopped after epoch 1"

@@ -139,6 +139,7 @@ def run_study(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(text)
         return 0
+    from ..tune.search import trial_note
     from ..tune.tuner import _params
 
     table = Table(title=f"study {study.study_name}")
@@ -147,7 +148,7 @@ def run_study(args: argparse.Namespace) -> int:
     for t in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
         table.add_row(str(t.number), str(t.user_attrs.get("round", 0) + 1), t.state.name.lower(),
                       "" if t.value is None else f"{t.value:.4f}", _params(t),
-                      str(t.user_attrs.get("fail_reason", "")))
+                      trial_note(t))
     console.print(table)
     return 0
 

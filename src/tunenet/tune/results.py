@@ -20,7 +20,7 @@ from ..config import RunConfig, from_dict
 from ..fileio import atomic_write_text
 from ..report.plots import plt, save_figure
 from .importance import display_name, importance
-from .search import trial_dir
+from .search import trial_dir, trial_note
 from .space import Beta, IntRange, LogUniform, SearchSpace
 from .study import settings_of
 
@@ -181,7 +181,7 @@ def write_html(study, summary: dict, study_dir: Path) -> Path:
         f"<td>{'' if t.value is None else f'{t.value:.4f}'}</td><td>"
         + e(", ".join(f"{display_name(k)}={_fmt(v if not k.startswith('1-') else 1 - v)}"
                       for k, v in t.params.items()))
-        + f"</td><td>{e(str(t.user_attrs.get('fail_reason', '')))}</td></tr>" for t in trials)
+        + f"</td><td>{e(trial_note(t))}</td></tr>" for t in trials)
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>tunenet study {e(study.study_name)}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}table{{border-collapse:collapse;
 margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 8px;font-size:14px;text-align:left}}img{{max-width:100%}}

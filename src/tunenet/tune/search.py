@@ -15,6 +15,7 @@ round ``r``'s shrunk to the region of its best trials
 from __future__ import annotations
 
 import math
+import time
 import zlib
 
 import numpy as np
@@ -97,10 +98,18 @@ def make_pruner(name: str, epochs: int):
 
 
 class OptunaReporter(Callback):
-    """Report each epoch's dev metric to the trial; raise TrialPruned when the pruner says so."""
+    """Report each epoch's dev metric to the trial; raise TrialPruned when the pruner says so.
 
-    def __init__(self, trial, metric: str) -> None:
-        self.trial, self.metric = trial, metric
+    With a ``deadline`` (the study's ``--time`` budget, a Unix time), a trial
+    still training when the budget runs out stops after that epoch like an
+    early-stopped one: it completes with its best epoch so far, and
+    ``stopped_epoch`` records where it stopped, so ``--time`` bounds the whole
+    study and not only the start of its last trials.
+    """
+
+    def __init__(self, trial, metric: str, deadline: float | None = None) -> None:
+        self.trial, self.metric, self.deadline = trial, metric, deadline
+        self.stopped_epoch: int | None = None
 
     def on_epoch_end(self, trainer, logs):
         value = logs.get(self.metric, math.nan)
@@ -108,6 +117,9 @@ class OptunaReporter(Callback):
             self.trial.report(value, logs["epoch"])
             if self.trial.should_prune():
                 raise optuna.TrialPruned(f"pruned at epoch {logs['epoch']} ({self.metric} {value:.4f})")
+        if self.deadline is not None and time.time() >= self.deadline and not trainer.stop_training:
+            trainer.stop_training = True
+            self.stopped_epoch = logs["epoch"]
 
 
 def objective_metric(task: str) -> tuple[str, str]:
@@ -198,7 +210,8 @@ def run_trial(study: optuna.Study, trial, r: int, settings: dict, data_for, stud
             storage.set_trial_user_attr(trial._trial_id, "values", values)
             config = space.config_for(values, base).replace(seed=derive_seed(settings["seed"], trial.number))
             storage.set_trial_user_attr(trial._trial_id, "config", config.to_dict())
-            result = train_run(config, trial_dir(study_dir, trial.number), callbacks=[OptunaReporter(trial, metric)],
+            reporter = OptunaReporter(trial, metric, deadline=settings.get("deadline"))
+            result = train_run(config, trial_dir(study_dir, trial.number), callbacks=[reporter],
                                progress=False, data=data_for(config), checkpoint=False,
                                report=False)
         except optuna.TrialPruned as exc:
@@ -216,6 +229,9 @@ def run_trial(study: optuna.Study, trial, r: int, settings: dict, data_for, stud
         metrics = result.metrics
         storage.set_trial_user_attr(trial._trial_id, "curve", [row.get(metric) for row in result.history.epochs])
         storage.set_trial_user_attr(trial._trial_id, "epochs", metrics["epochs"])
+        if reporter.stopped_epoch is not None and reporter.stopped_epoch < config.epochs:
+            storage.set_trial_user_attr(trial._trial_id, "stopped",
+                                        f"time budget reached: stopped after epoch {reporter.stopped_epoch}")
         value = metrics.get(metric)
         if value is None or not math.isfinite(value):
             storage.set_trial_user_attr(trial._trial_id, "fail_reason", f"no finite {metric}")
@@ -223,6 +239,11 @@ def run_trial(study: optuna.Study, trial, r: int, settings: dict, data_for, stud
             return TrialState.FAIL
         study.tell(trial, value)
         return TrialState.COMPLETE
+
+
+def trial_note(t) -> str:
+    """Why a trial ended the way it did: its failure, pruning or time-budget stop ('' if none)."""
+    return str(t.user_attrs.get("fail_reason") or t.user_attrs.get("pruned") or t.user_attrs.get("stopped") or "")
 
 
 def study_done(study: optuna.Study) -> bool:

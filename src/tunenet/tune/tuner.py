@@ -19,7 +19,7 @@ from ..config import RunConfig
 from ..errors import ConfigError
 from .importance import display_name
 from .results import finalize
-from .search import PRUNERS, SAMPLERS, objective_metric
+from .search import PRUNERS, SAMPLERS, objective_metric, trial_note
 from .space import SearchSpace
 from .study import create_study, load_study, make_storage, save_settings, settings_of, study_dir_for
 from .workers import launch_workers, monitor, worker_loop
@@ -139,8 +139,7 @@ class LiveTable:
                 continue
             self._printed.add(t.number)
             value = "" if t.value is None else f"{t.value:.4f}"
-            reason = t.user_attrs.get("fail_reason", "") if t.state == TrialState.FAIL else ""
-            print(f"trial {t.number:>3} {t.state.name.lower():<8} {value:>7}  {_params(t)}  {reason}".rstrip(),
+            print(f"trial {t.number:>3} {t.state.name.lower():<8} {value:>7}  {_params(t)}  {trial_note(t)}".rstrip(),
                   flush=True)
 
     def _render(self):
