@@ -34,6 +34,7 @@ BENCHMARKS = {
     "changes": ("bench_changes.py", [], ["--repeats", "5"]),
     "changes_batch1024": ("bench_changes.py", ["--batch", "1024"], ["--batch", "1024", "--repeats", "5"]),
     "baseline": ("bench_baseline.py", [], ["--quick"]),
+    "tuner": ("bench_tuner.py", [], ["--quick"]),
 }
 
 
