@@ -24,7 +24,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
 from tunenet.errors import CheckpointError
-from tunenet.estimators import MLPClassifier, MLPRegressor, _seeds, load_estimator
+from tunenet.estimators import MLPClassifier, MLPRegressor, load_estimator
+from tunenet.estimators.base import _seeds
 
 # short max_iter values are the point of these tests, not a convergence problem
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
