@@ -35,6 +35,7 @@ BENCHMARKS = {
     "changes_batch1024": ("bench_changes.py", ["--batch", "1024"], ["--batch", "1024", "--repeats", "5"]),
     "baseline": ("bench_baseline.py", [], ["--quick"]),
     "tuner": ("bench_tuner.py", [], ["--quick"]),
+    "estimators": ("bench_estimators.py", [], ["--epochs", "3", "--repeats", "2", "--digit-seeds", "3"]),
 }
 
 
