@@ -44,8 +44,10 @@ def study_section(title: str, study_dir: Path, command: str, note: str = "") -> 
     lines = [f"## {title}", "", "```bash", command, "```", "", *([note, ""] if note else []),
              f"- trials: {', '.join(f'{v} {k}' for k, v in summary['trials'].items())}",
              f"- wall-clock time of the trials: {minutes:.0f} minutes",
-             f"- best trial #{best['trial']}: dev accuracy {m.get('dev_accuracy', float('nan')):.4f}, "
-             f"**test accuracy {m.get('test_accuracy', float('nan')):.4f}** (evaluated once)",
+             f"- best trial #{best['trial']}: dev accuracy {best.get('dev_accuracy', float('nan')):.4f}, "
+             + (f"refit on train + dev for {best['refit']['epochs']} epochs (`--refit`): " if best.get("refit")
+                else "")
+             + f"**test accuracy {m.get('test_accuracy', float('nan')):.4f}** (evaluated once)",
              "", "Best configuration (`best.yaml`, searched values):", "", "| option | value |", "|---|---|"]
     for k, v in best["values"].items():
         lines.append(f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |")

@@ -120,6 +120,7 @@ def test_predict_writes_labels_and_probabilities(tmp_path):
     (["train", "--data", "digits", "--init", "kaiming"], "unknown init 'kaiming'"),
     (["train", "--data", "digits", "--activation", "swish"], "option 'activation' is 'swish'"),
     (["train", "--data", "digits", "--schedule", "sometimes"], "schedule"),
+    (["train", "--data", "digits", "--dev", "0"], "option 'monitor' is 'dev_loss' but dev is 0 (no dev set)"),
     (["train", "--data", "nosuch"], "nosuch"),
     (["train", "--resume", "not-a-run"], "not a run directory"),
     (["gradcheck", "--init", "kaiming"], "unknown init 'kaiming'"),

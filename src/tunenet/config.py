@@ -117,7 +117,7 @@ def _optional_str():
 CONSTRAINTS = {
     "data": (lambda v: isinstance(v, str) and v != "", "a dataset name or a file path"),
     "target": _optional_str(),
-    "dev": _interval(0, 1, True, True, allow_none=True),
+    "dev": _interval(0, 1, False, True, allow_none=True),
     "test": _interval(0, 1, False, True, allow_none=True),
     "stratify": (lambda v: isinstance(v, bool), "true or false"),
     "normalize": _choice("standard", "minmax", "none"),
@@ -189,6 +189,9 @@ def validate(config: RunConfig, source: str | None = None) -> RunConfig:
             raise ConfigError(f"{where}option {name!r} is {value!r}; expected {accepted}")
     if config.dev is not None and config.test is not None and config.dev + config.test >= 1:
         raise ConfigError(f"{where}dev + test must leave some training data, got {config.dev} + {config.test}")
+    if config.dev == 0 and config.monitor.startswith("dev_") and (config.early_stopping or config.plateau):
+        raise ConfigError(f"{where}option 'monitor' is {config.monitor!r} but dev is 0 (no dev set); monitor "
+                          "train_loss or train_accuracy, or turn off early_stopping and plateau")
     return config
 
 

@@ -100,7 +100,9 @@ def prepare_data(config: RunConfig) -> PreparedData:
     info = dataclasses.replace(dataset, X=dataset.X[:0], y=dataset.y[:0], X_test=None, y_test=None)
     del dataset, splits
     scaler = make_scaler(config.normalize).fit(X_tr)
-    X_tr, X_dev, X_te = (scaler.transform(X.astype(np.float32, copy=False), copy=False) for X in (X_tr, X_dev, X_te))
+    X_tr, X_dev, X_te = (scaler.transform(X.astype(np.float32, copy=False), copy=False) if len(X)
+                         else X.astype(np.float32)  # an empty dev (dev 0) or test part
+                         for X in (X_tr, X_dev, X_te))
     return PreparedData(X_tr, y_tr, X_dev, y_dev, X_te, y_te, scaler, info)
 
 

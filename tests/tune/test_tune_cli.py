@@ -51,6 +51,31 @@ def test_tune_two_rounds_writes_best_config_report_and_importance(tmp_path):
     assert csv.count("\n") == len(trials) + 1
 
 
+def test_refit_trains_the_best_configuration_on_train_and_dev_for_its_best_epoch_count(tmp_path):
+    tunenet("tune", *QUICK, "--trials", "2", "--rounds", "1", "--workers", "1", "--study", "s", "--root",
+            tmp_path, cwd=tmp_path, check=0)
+    study_dir = tmp_path / "s"
+    kept = json.loads((study_dir / "summary.json").read_text())["best"]
+    assert kept["refit"] is None and "dev_accuracy" in kept["metrics"]
+    # --resume --refit on the finished study: no new trial, the best configuration refit on train + dev
+    out = tunenet("tune", "--resume", study_dir, "--refit", "--quiet", cwd=tmp_path, check=0).stdout
+    assert len(study_trials(study_dir)) == 2
+    best = json.loads((study_dir / "summary.json").read_text())["best"]
+    assert best["trial"] == kept["trial"] and best["retrained"] is True
+    trial = next(t for t in study_trials(study_dir) if t.number == best["trial"])
+    curve = trial.user_attrs["curve"]
+    assert best["refit"]["epochs"] == curve.index(max(curve)) + 1
+    assert best["metrics"]["epochs"] == best["refit"]["epochs"]
+    assert "dev_accuracy" not in best["metrics"] and "test_accuracy" in best["metrics"]
+    config = yaml.safe_load((study_dir / "best.yaml").read_text())
+    assert config["dev"] == 0 and config["early_stopping"] == 0 and config["epochs"] == best["refit"]["epochs"]
+    assert f"refit on train + dev for {best['refit']['epochs']} epochs" in out
+    # the refit model trained on more rows than the trial's model
+    trial_rows = json.loads((study_dir / "trials" / f"{best['trial']:04d}" / "metrics.json").read_text())
+    refit_rows = json.loads((study_dir / "best-model" / "metrics.json").read_text())
+    assert refit_rows["steps"] > trial_rows["steps"] * best["refit"]["epochs"] / trial_rows["epochs"]
+
+
 def test_tune_errors_exit_2_with_one_line(tmp_path):
     space = tmp_path / "space.yaml"
     space.write_text("lr: loguniform(0, 1)\n")

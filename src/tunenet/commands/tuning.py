@@ -19,12 +19,16 @@ def add_tune_arguments(p: argparse.ArgumentParser) -> None:
                                                               "0 only creates the study for remote workers)")
     p.add_argument("--sampler", default="random", help="random (default) or tpe")
     p.add_argument("--prune", default="none", help="none (default), median, asha or hyperband")
-    p.add_argument("--time", help="stop starting trials after this long, e.g. 30m or 2h")
+    p.add_argument("--time", help="time budget of the study, e.g. 30m or 2h: no trial starts after it, and "
+                                   "running trials stop at the end of their epoch, keeping their best epoch")
     p.add_argument("--study", help="study name (default: DATA-TIMESTAMP)")
     p.add_argument("--storage", help="journal file (default: studies/NAME/journal.log), sqlite:///FILE or "
                                      "postgresql://USER:PASSWORD@HOST/DB")
     p.add_argument("--root", default="studies", help="folder of study directories (default: studies)")
     p.add_argument("--resume", metavar="STUDY", help="continue a study (its directory or name) to its budget")
+    p.add_argument("--refit", action="store_true",
+                   help="test the best configuration trained again on train + dev for its best epoch count, "
+                        "not its trial's model (with --resume on a finished study: only refit)")
     p.add_argument("--quiet", action="store_true", help="one line per trial instead of the live table")
     add_config_arguments(p)
 
@@ -47,7 +51,8 @@ def run_tune(args: argparse.Namespace) -> int:
         else default_space()
     summary = tune(base, space, trials=args.trials, rounds=args.rounds, workers=args.workers, sampler=args.sampler,
                    prune=args.prune, seed=seed, time_budget=parse_duration(args.time), study_name=args.study,
-                   storage=args.storage, root=args.root, resume=args.resume, live=False if args.quiet else None)
+                   storage=args.storage, root=args.root, resume=args.resume, live=False if args.quiet else None,
+                   refit=args.refit)
     print_summary(summary)
     return 0
 
@@ -73,8 +78,11 @@ def print_summary(summary: dict) -> None:
         table.add_row(k, f"{v:.4g}" if isinstance(v, float) else str(v))
     console.print(table)
     r = best["metrics"]
+    if best.get("refit"):
+        console.print(f"refit on train + dev for {best['refit']['epochs']} epochs (the best trial's best epoch)")
     if "test_accuracy" in r:
-        console.print(f"best model: train accuracy {r['train_accuracy']:.4f}, dev {r['dev_accuracy']:.4f}, "
+        dev = f", dev {r['dev_accuracy']:.4f}" if "dev_accuracy" in r else ""
+        console.print(f"best model: train accuracy {r['train_accuracy']:.4f}{dev}, "
                       f"[bold]test {r['test_accuracy']:.4f}[/]")
     elif "test_loss" in r:
         console.print(f"best model: test loss {r['test_loss']:.4f}")

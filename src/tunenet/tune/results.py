@@ -40,10 +40,33 @@ def best_config(trial) -> RunConfig:
     return from_dict(d)
 
 
-def finalize(study: optuna.Study, study_dir: Path, progress: bool = False) -> dict:
-    """Retrain the best configuration into ``best-model/``, test it once, write every output.
+def best_epochs(trial, maximize: bool) -> int:
+    """How many epochs the trial's best model trained: 1 + the epoch of the best dev metric in its curve."""
+    curve = [(v, i) for i, v in enumerate(trial.user_attrs.get("curve") or []) if v is not None and math.isfinite(v)]
+    if not curve:
+        return int(trial.user_attrs.get("epochs") or 1)
+    best = max(curve, key=lambda vi: (vi[0] if maximize else -vi[0], -vi[1]))
+    return best[1] + 1
 
-    Returns the summary (also written to ``summary.json``).
+
+def refit_config(config: RunConfig, epochs: int) -> RunConfig:
+    """The best configuration trained on train + dev (dev 0) for the best trial's number of epochs.
+
+    With no dev set there is nothing to stop early on, so early stopping and
+    plateau decay are off and the run trains exactly ``epochs`` epochs: the
+    search chose the hyperparameters and the epoch count on the dev set; the
+    refit spends the dev rows on training, as scikit-learn's ``refit=True``
+    does after a search.
+    """
+    return config.replace(dev=0.0, epochs=epochs, early_stopping=0, plateau=0, monitor="train_loss")
+
+
+def finalize(study: optuna.Study, study_dir: Path, progress: bool = False) -> dict:
+    """Keep (or retrain) the best configuration's model in ``best-model/``, test it once, write every output.
+
+    With the study setting ``refit``, the best configuration is trained again on
+    train + dev for its best epoch count (:func:`refit_config`) and that model
+    is the one tested. Returns the summary (also written to ``summary.json``).
     """
     from ..run import train_run
 
@@ -56,19 +79,28 @@ def finalize(study: optuna.Study, study_dir: Path, progress: bool = False) -> di
         atomic_write_text(study_dir / "summary.json", json.dumps(summary, indent=2))
         return summary
     config = best_config(best)
-    config.save(study_dir / "best.yaml")
     kept = trial_dir(study_dir, best.number)
     best_dir = study_dir / "best-model"
-    if (kept / "model.safetensors").is_file() and (kept / "metrics.json").is_file():
-        if best_dir.exists():
-            shutil.rmtree(best_dir)
-        shutil.copytree(kept, best_dir)
-        metrics, retrained = json.loads((best_dir / "metrics.json").read_text()), False
-    else:  # the best trial ran on another machine: train it again here (same seed, same result)
-        metrics, retrained = train_run(config, best_dir, progress=progress).metrics, True
+    refit = None
+    if settings.get("refit"):
+        refit = {"epochs": best_epochs(best, study.direction == optuna.study.StudyDirection.MAXIMIZE)}
+        config = refit_config(config, refit["epochs"])
+    # the new best-model/ is built beside the old one and replaces it only once complete
+    fresh = study_dir / "best-model.partial"
+    if fresh.exists():
+        shutil.rmtree(fresh)
+    if refit is None and (kept / "model.safetensors").is_file() and (kept / "metrics.json").is_file():
+        shutil.copytree(kept, fresh)
+        metrics, retrained = json.loads((fresh / "metrics.json").read_text()), False
+    else:  # a refit, or the best trial ran on another machine: train it here (same seed, same result)
+        metrics, retrained = train_run(config, fresh, progress=progress).metrics, True
+    if best_dir.exists():
+        shutil.rmtree(best_dir)
+    fresh.rename(best_dir)
+    config.save(study_dir / "best.yaml")
     summary["best"] = {"trial": best.number, "dev_" + _metric_name(settings): best.value,
                        "values": best.user_attrs.get("values", {}), "config": config.to_dict(),
-                       "retrained": retrained,
+                       "retrained": retrained, "refit": refit,
                        "metrics": {k: v for k, v in metrics.items() if isinstance(v, (int, float))}}
     summary["importance"] = importance(study, seed=settings["seed"])
     plot_parameters(study, settings, study_dir / "parameters.png")
@@ -76,6 +108,13 @@ def finalize(study: optuna.Study, study_dir: Path, progress: bool = False) -> di
     atomic_write_text(study_dir / "summary.json", json.dumps(_clean(summary), indent=2))
     write_html(study, summary, study_dir)
     return summary
+
+
+def _model_origin(best: dict) -> str:
+    """Where the tested model came from, in words."""
+    if best.get("refit"):
+        return f"refit on train + dev for {best['refit']['epochs']} epochs (the best trial's best epoch)"
+    return "retrained here" if best["retrained"] else "kept from the trial"
 
 
 def _metric_name(settings: dict) -> str:
@@ -189,7 +228,7 @@ margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 8px;font-size:14px;text-a
 <h1>Study {e(study.study_name)}</h1>
 <p>Trials: {e(json.dumps(summary['trials']))}. Best trial #{best['trial']} with dev metric
 <b>{next(v for k, v in best.items() if k.startswith('dev_')):.4f}</b>; its model
-{'retrained here' if best['retrained'] else 'kept from the trial'}, evaluated once on the test set:</p>
+{_model_origin(best)}, evaluated once on the test set:</p>
 <table><tr><th>metric</th><th>value</th></tr>{metrics}</table>
 <h2>Best configuration (best.yaml)</h2><table>{rows}</table>
 <h2>Hyperparameter importance (fANOVA, round 1)</h2><table><tr><th>hyperparameter</th><th>importance</th></tr>

@@ -63,8 +63,13 @@ def new_settings(base: RunConfig, space: SearchSpace, trials: int, rounds: int, 
 def tune(base: RunConfig, space: SearchSpace, *, trials: int = 40, rounds: int = 2, workers: int | None = None,
          sampler: str = "random", prune: str = "none", seed: int = 0, time_budget: float | None = None,
          study_name: str | None = None, storage: str | None = None, root: str | os.PathLike = "studies",
-         resume: str | None = None, live: bool | None = None, finalize_study: bool = True) -> dict:
-    """Run a study to its budget and return the summary of :func:`~tunenet.tune.results.finalize`."""
+         resume: str | None = None, live: bool | None = None, finalize_study: bool = True,
+         refit: bool = False) -> dict:
+    """Run a study to its budget and return the summary of :func:`~tunenet.tune.results.finalize`.
+
+    ``refit``: test the best configuration refit on train + dev instead of its trial's model (a setting of
+    the study; ``resume=..., refit=True`` turns it on for a study already run, which then only refits).
+    """
     workers = workers if workers is not None else (os.cpu_count() or 1)
     if workers < 0:
         raise ConfigError(f"--workers must be >= 0, got {workers}")
@@ -85,6 +90,7 @@ def tune(base: RunConfig, space: SearchSpace, *, trials: int = 40, rounds: int =
         settings = new_settings(base, space, trials, rounds, sampler, prune, seed, task)
         study = create_study(study_name, make_storage(storage, study_dir), settings, settings["direction"])
     settings["deadline"] = time.time() + time_budget if time_budget else None
+    settings["refit"] = bool(refit or settings.get("refit"))
     save_settings(study, settings)
     if workers == 0:
         return {"study": study_name, "study_dir": str(study_dir), "created": True}
