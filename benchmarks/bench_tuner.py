@@ -96,7 +96,7 @@ def pruning(root: Path, base: RunConfig, trials: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer, shorter trials (a smoke test)")
-    parser.add_argument("--trials", type=int, default=12, help="trials per throughput study")
+    parser.add_argument("--trials", type=int, default=36, help="trials per throughput study")
     parser.add_argument("--repeats", type=int, default=3, help="throughput studies per worker count")
     parser.add_argument("--epochs", type=int, default=30, help="epochs per trial")
     args = parser.parse_args()
