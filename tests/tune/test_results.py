@@ -26,3 +26,19 @@ def test_refit_config_trains_on_train_and_dev_for_a_fixed_number_of_epochs():
     assert (config.dev, config.epochs, config.early_stopping, config.plateau) == (0.0, 58, 0, 0)
     with pytest.raises(ConfigError, match="dev is 0"):
         config.replace(early_stopping=5, monitor="dev_accuracy")
+
+
+def test_best_trial_breaks_near_ties_in_dev_accuracy_by_dev_loss():
+    import optuna
+
+    from tunenet.tune.results import best_trial
+
+    study = optuna.create_study(direction="maximize")
+    # 400 dev rows: one standard error at p = 0.98 is 0.007
+    for value, loss in ((0.98, 0.09), (0.975, 0.05), (0.96, 0.01), (0.9775, 0.07)):
+        study.add_trial(optuna.trial.create_trial(value=value, user_attrs={"dev_loss": loss, "dev_rows": 400}))
+    assert best_trial(study).value == 0.975  # within noise of 0.98 and the lowest loss there; 0.96 is not
+    study = optuna.create_study(direction="maximize")  # trials of an older study, without the attributes
+    for value in (0.9, 0.95):
+        study.add_trial(optuna.trial.create_trial(value=value))
+    assert best_trial(study).value == 0.95

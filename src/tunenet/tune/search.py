@@ -211,9 +211,9 @@ def run_trial(study: optuna.Study, trial, r: int, settings: dict, data_for, stud
             config = space.config_for(values, base).replace(seed=derive_seed(settings["seed"], trial.number))
             storage.set_trial_user_attr(trial._trial_id, "config", config.to_dict())
             reporter = OptunaReporter(trial, metric, deadline=settings.get("deadline"))
+            data = data_for(config)
             result = train_run(config, trial_dir(study_dir, trial.number), callbacks=[reporter],
-                               progress=False, data=data_for(config), checkpoint=False,
-                               report=False)
+                               progress=False, data=data, checkpoint=False, report=False)
         except optuna.TrialPruned as exc:
             storage.set_trial_user_attr(trial._trial_id, "pruned", str(exc))
             study.tell(trial, state=TrialState.PRUNED)
@@ -229,6 +229,9 @@ def run_trial(study: optuna.Study, trial, r: int, settings: dict, data_for, stud
         metrics = result.metrics
         storage.set_trial_user_attr(trial._trial_id, "curve", [row.get(metric) for row in result.history.epochs])
         storage.set_trial_user_attr(trial._trial_id, "epochs", metrics["epochs"])
+        storage.set_trial_user_attr(trial._trial_id, "dev_rows", int(len(data.y_dev)))  # for best_trial
+        if "dev_loss" in metrics:
+            storage.set_trial_user_attr(trial._trial_id, "dev_loss", metrics["dev_loss"])
         if reporter.stopped_epoch is not None and reporter.stopped_epoch < config.epochs:
             storage.set_trial_user_attr(trial._trial_id, "stopped",
                                         f"time budget reached: stopped after epoch {reporter.stopped_epoch}")
