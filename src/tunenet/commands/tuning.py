@@ -61,6 +61,8 @@ def print_summary(summary: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from ..tune.results import model_origin
+
     console = Console()
     if summary.get("created"):
         console.print(f"created study {summary['study']}; start workers with: tunenet worker --study "
@@ -79,7 +81,7 @@ def print_summary(summary: dict) -> None:
     console.print(table)
     r = best["metrics"]
     if best.get("refit"):
-        console.print(f"refit on train + dev for {best['refit']['epochs']} epochs (the best trial's best epoch)")
+        console.print(model_origin(best))
     if "test_accuracy" in r:
         dev = f", dev {r['dev_accuracy']:.4f}" if "dev_accuracy" in r else ""
         console.print(f"best model: train accuracy {r['train_accuracy']:.4f}{dev}, "

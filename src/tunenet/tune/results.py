@@ -126,8 +126,8 @@ def finalize(study: optuna.Study, study_dir: Path, progress: bool = False) -> di
     return summary
 
 
-def _model_origin(best: dict) -> str:
-    """Where the tested model came from, in words."""
+def model_origin(best: dict) -> str:
+    """Where the tested model came from, in words (the report's and the CLI's summary)."""
     if best.get("refit"):
         return f"refit on train + dev for {best['refit']['epochs']} epochs (the best trial's best epoch)"
     return "retrained here" if best["retrained"] else "kept from the trial"
@@ -244,7 +244,7 @@ margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 8px;font-size:14px;text-a
 <h1>Study {e(study.study_name)}</h1>
 <p>Trials: {e(json.dumps(summary['trials']))}. Best trial #{best['trial']} with dev metric
 <b>{next(v for k, v in best.items() if k.startswith('dev_')):.4f}</b>; its model
-{_model_origin(best)}, evaluated once on the test set:</p>
+{model_origin(best)}, evaluated once on the test set:</p>
 <table><tr><th>metric</th><th>value</th></tr>{metrics}</table>
 <h2>Best configuration (best.yaml)</h2><table>{rows}</table>
 <h2>Hyperparameter importance (fANOVA, round 1)</h2><table><tr><th>hyperparameter</th><th>importance</th></tr>
