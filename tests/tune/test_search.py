@@ -7,8 +7,9 @@ import optuna
 import pytest
 
 from tunenet import ConfigError
-from tunenet.tune.search import TrialSeededRandomSampler, best_trials, derive_seed, make_pruner, make_sampler
-from tunenet.tune.space import LogUniform, SearchSpace, Uniform
+from tunenet.tune.noise import top_and_beaten
+from tunenet.tune.search import TrialSeededRandomSampler, derive_seed, make_pruner, make_sampler, open_next_round
+from tunenet.tune.space import Choice, LogUniform, SearchSpace, Uniform, default_space
 
 
 def objective(v):
@@ -16,7 +17,7 @@ def objective(v):
     return (math.log10(v["lr"]) - math.log10(3e-3)) ** 2 + 4 * (v["weight_decay"] - 0.3) ** 2
 
 
-def run_round(space, n, seed, offset):
+def run_round(space, n, seed, offset, objective=objective):
     """Objective values (sorted) and the tuner's pick of the best trials' values."""
     study = optuna.create_study(sampler=TrialSeededRandomSampler(seed))
     results = []
@@ -29,22 +30,97 @@ def run_round(space, n, seed, offset):
         trial.set_user_attr("values", v)
         results.append(objective(v))
         study.tell(trial, results[-1])
-    best = [t.user_attrs["values"] for t in best_trials(study.trials, "minimize")]
-    return sorted(results), best
+    top, beaten, _ = top_and_beaten(study.trials, maximize=False)
+    return sorted(results), [t.user_attrs["values"] for t in top], [t.user_attrs["values"] for t in beaten]
 
 
 def test_second_round_finds_a_better_value():
-    """Over ten seeds, round 2 (zoomed on round 1's best, as the tuner picks them) beats round 1."""
+    """Over ten seeds, round 2 (refined around round 1's top trials, as the tuner picks them) beats round 1.
+
+    Its median beats round 1's every time; its best trial in most seeds: the
+    refinement keeps at least one sampling gap around the top trials and widens
+    at edges, so on this noiseless objective it zooms less than a bare top-3 span would.
+    """
     wins = 0
     for seed in range(10):
         coarse = SearchSpace({"lr": LogUniform(1e-6, 1.0), "weight_decay": Uniform(0.0, 10.0)})
-        round1, best = run_round(coarse, 20, seed, 0)
-        fine = coarse.shrink(best)
-        assert fine.distributions["lr"].low >= 1e-6 and fine.distributions["weight_decay"].high <= 10.0
-        round2, _ = run_round(fine, 20, seed, 20)
+        round1, top, beaten = run_round(coarse, 20, seed, 0)
+        fine = coarse.refine(top, beaten)
+        round2, _, _ = run_round(fine, 20, seed, 20)
         wins += round2[0] < round1[0]
         assert np.median(round2) < np.median(round1)
-    assert wins >= 9
+    assert wins >= 7
+
+
+def test_widening_follows_an_optimum_outside_the_first_range():
+    """The optimum (lr 3e-3) lies above the first range [1e-6, 1e-3]: later rounds move past that edge to it.
+
+    (Refined without widening, every later range would stay below 1e-3.)
+    """
+    def lr_mostly(v):
+        return (math.log10(v["lr"]) - math.log10(3e-3)) ** 2 + 0.1 * (v["weight_decay"] - 0.3) ** 2
+
+    reached, highs = 0, []
+    for seed in range(10):
+        space = SearchSpace({"lr": LogUniform(1e-6, 1e-3), "weight_decay": Uniform(0.0, 1.0)})
+        for r in range(4):
+            values, top, beaten = run_round(space, 12, seed, 12 * r, lr_mostly)
+            space = space.refine(top, beaten)
+        reached += space.distributions["lr"].low < 3e-3 < space.distributions["lr"].high
+        highs.append(space.distributions["lr"].high)
+    assert min(highs) > 1.8e-3 and reached >= 8
+
+
+def test_the_issue_18_example_no_longer_narrows_on_noise():
+    """15 trials on 360 dev rows: the top 3 (l2 0.0047-0.0078, all adam) once became the next round's whole
+    range; five trials lie within one standard error (0.0062) of the best, and the new range covers them."""
+    study = optuna.create_study(direction="maximize")
+    rows = [  # dev accuracy, l2, optimizer
+        (0.9861, 0.0047, "adam"), (0.9833, 0.0078, "adam"), (0.9833, 0.0060, "adam"),
+        (0.9806, 1.2e-4, "rmsprop"), (0.9806, 0.031, "momentum"),
+        (0.9722, 2e-5, "momentum"), (0.9694, 0.09, "rmsprop"), (0.9611, 3e-4, "adam"), (0.95, 0.002, "momentum"),
+        (0.93, 0.05, "rmsprop"), (0.91, 1e-3, "adam"), (0.88, 4e-5, "momentum"), (0.85, 0.07, "adam"),
+        (0.5, 0.01, "rmsprop"), (0.1, 2e-4, "momentum")]
+    for value, l2, opt in rows:
+        study.add_trial(optuna.trial.create_trial(value=value, user_attrs={
+            "round": 0, "dev_rows": 360, "dev_loss": 1 - value, "values": {"l2": l2, "optimizer": opt}}))
+    space = SearchSpace({"l2": LogUniform(1e-5, 0.1), "optimizer": Choice(("adam", "momentum", "rmsprop"))})
+    settings = {"direction": "maximize", "rounds": [{"trials": 15, "space": space.to_dict()},
+                                                    {"trials": 15, "space": None}]}
+    open_next_round(study, settings, 0)
+    fine = SearchSpace.from_dict(settings["rounds"][1]["space"]).distributions
+    assert fine["l2"].low < 1.2e-4 and fine["l2"].high > 0.031  # every near-tie inside, with margin
+    assert fine["l2"].high / fine["l2"].low > 100
+    assert set(fine["optimizer"].options) == {"adam", "momentum", "rmsprop"}  # none clearly beaten
+
+
+def test_the_median_pruner_waits_for_a_minimum_of_trials_at_the_epoch():
+    """One early-stopped-late trial is no median: at epoch 58 only one completed trial got there."""
+    def study_with(min_trials):
+        study = optuna.create_study(direction="maximize", pruner=make_pruner("median", 80, min_trials=min_trials))
+        for i in range(4):
+            last = 58 if i == 0 else 20  # the others stopped early at epoch 20
+            study.add_trial(optuna.trial.create_trial(
+                value=0.9, intermediate_values={e: 0.8 + 0.001 * e for e in range(last + 1)}))
+        trial = study.ask()
+        for e in range(59):
+            trial.report(0.80 + 0.0009 * e, e)  # a little behind the one trial at every epoch
+        return bool(trial.should_prune())
+
+    assert study_with(1) is True  # judged on one comparison (fmnist3's trial 4)
+    assert study_with(2) is False and study_with(3) is False
+    with pytest.raises(ConfigError, match="--prune-min-trials"):
+        make_pruner("median", 80, min_trials=0)
+
+
+def test_the_pruner_minimum_is_a_study_setting(tmp_path):
+    from tunenet.config import RunConfig
+    from tunenet.tune.study import load_study, make_storage, settings_of
+    from tunenet.tune.tuner import tune
+
+    tune(RunConfig(data="moons", hidden=(8,), epochs=4), default_space(), trials=2, rounds=1, workers=0,
+         root=tmp_path, study_name="m", prune="median", prune_min_trials=5)
+    assert settings_of(load_study("m", make_storage(None, tmp_path / "m")))["prune_min_trials"] == 5
 
 
 def test_derived_seeds_differ_and_repeat():

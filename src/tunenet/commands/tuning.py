@@ -19,6 +19,9 @@ def add_tune_arguments(p: argparse.ArgumentParser) -> None:
                                                               "0 only creates the study for remote workers)")
     p.add_argument("--sampler", default="random", help="random (default) or tpe")
     p.add_argument("--prune", default="none", help="none (default), median, asha or hyperband")
+    p.add_argument("--prune-min-trials", dest="prune_min_trials", type=int, default=None,
+                   help="median pruner: judge an epoch only against at least this many completed trials that "
+                        "reached it (default: 3)")
     p.add_argument("--time", help="time budget of the study, e.g. 30m or 2h: no trial starts after it, and "
                                    "running trials stop at the end of their epoch, keeping their best epoch")
     p.add_argument("--study", help="study name (default: DATA-TIMESTAMP)")
@@ -52,7 +55,8 @@ def run_tune(args: argparse.Namespace) -> int:
     summary = tune(base, space, trials=args.trials, rounds=args.rounds, workers=args.workers, sampler=args.sampler,
                    prune=args.prune, seed=seed, time_budget=parse_duration(args.time), study_name=args.study,
                    storage=args.storage, root=args.root, resume=args.resume, live=False if args.quiet else None,
-                   refit=args.refit)
+                   refit=args.refit, **({} if args.prune_min_trials is None
+                                        else {"prune_min_trials": args.prune_min_trials}))
     print_summary(summary)
     return 0
 

@@ -8,8 +8,11 @@ Optuna's TPE (seeded per worker).
 
 Coarse to fine: a study has rounds; round ``r`` has a search space and a trial
 budget. When every trial of round ``r`` has finished, round ``r+1``'s space is
-round ``r``'s shrunk to the region of its best trials
-(:meth:`~tunenet.tune.space.SearchSpace.shrink`), and recorded in the study.
+round ``r``'s refined around its best trials: every trial within one
+standard error of the best (:func:`~tunenet.tune.noise.top_and_beaten`), with
+ranges that narrow only as far as the round's sampling density justifies and
+widen past an edge the best trials sit at
+(:meth:`~tunenet.tune.space.SearchSpace.refine`); it is recorded in the study.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from optuna.trial import TrialState
 from ..config import RunConfig
 from ..errors import ConfigError, DivergenceError, TunenetError
 from ..train.callbacks import Callback
+from .noise import top_and_beaten
 from .space import SearchSpace
 from .study import ACTIVE, DONE, Heartbeat, save_settings, settings_of, worker_identity
 
@@ -79,17 +83,27 @@ def make_sampler(name: str, seed: int, worker_index: int = 0):
     raise ConfigError(f"--sampler must be one of {', '.join(SAMPLERS)}, got {name!r}")
 
 
-def make_pruner(name: str, epochs: int):
+#: the median pruner judges a trial at epoch e only against at least this many completed trials that reached e
+PRUNE_MIN_TRIALS = 3
+
+
+def make_pruner(name: str, epochs: int, min_trials: int = PRUNE_MIN_TRIALS):
     """Stop hopeless trials on their per-epoch dev accuracy.
 
     No trial is judged before an eighth of its epochs (at least one): the
     first epochs rank trials poorly (regularised or augmented ones start slow).
+    The median pruner also waits until ``min_trials`` completed trials have
+    reported the epoch at hand (Optuna's ``n_min_trials``): with early
+    stopping few trials reach late epochs, and a median of one trial's value
+    is that trial, not a median (``--prune-min-trials``).
     """
     warmup = max(1, epochs // 8)
     if name == "none":
         return optuna.pruners.NopPruner()
     if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=warmup)
+        if isinstance(min_trials, bool) or not isinstance(min_trials, int) or min_trials < 1:
+            raise ConfigError(f"--prune-min-trials must be a positive integer, got {min_trials!r}")
+        return optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=warmup, n_min_trials=min_trials)
     if name == "asha":
         return optuna.pruners.SuccessiveHalvingPruner(min_resource=warmup, reduction_factor=3)
     if name == "hyperband":
@@ -151,20 +165,15 @@ def current_round(study: optuna.Study, settings: dict) -> int | None:
     return None
 
 
-def best_trials(trials, direction: str, fraction: float = 0.1, minimum: int = 3):
-    """The top ``fraction`` of completed trials (at least ``minimum``): the region round r+1 zooms into."""
-    complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
-    complete.sort(key=lambda t: t.value, reverse=direction == "maximize")
-    return complete[:max(minimum, int(len(complete) * fraction))]
-
-
 def open_next_round(study: optuna.Study, settings: dict, r: int) -> None:
-    """Record round r+1's space: round r's shrunk to its best trials' region."""
+    """Record round r+1's space: round r's refined around its top trials (within one SE of the best)."""
     space = SearchSpace.from_dict(settings["rounds"][r]["space"])
     in_round = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get("round", 0) == r]
-    best = best_trials(in_round, settings["direction"])
-    values = [t.user_attrs["values"] for t in best if "values" in t.user_attrs]
-    settings["rounds"][r + 1]["space"] = space.shrink(values).to_dict()
+    top, beaten, _ = top_and_beaten([t for t in in_round if "values" in t.user_attrs],
+                                    settings["direction"] == "maximize")
+    tried = sum(t.state in DONE and "values" in t.user_attrs for t in in_round)
+    settings["rounds"][r + 1]["space"] = space.refine([t.user_attrs["values"] for t in top],
+                                                      [t.user_attrs["values"] for t in beaten], tried).to_dict()
     save_settings(study, settings)
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from ..config import FIELD_NAMES, RunConfig
+from ..config import CONSTRAINTS, FIELD_NAMES, FLOAT_FIELDS, RunConfig, coerce
 from ..errors import ConfigError
 
 DERIVED = {"units", "layers", "decay"}
@@ -46,8 +46,11 @@ class LogUniform:
     def suggest(self, trial, name: str):
         return trial.suggest_float(name, self.low, self.high, log=True)
 
-    def shrink(self, values: list, margin: float) -> LogUniform:
-        return LogUniform(*_log_span(values, self.low, self.high, margin))
+    def refine(self, top: list, beaten: list, n_tried: int, ok, margin: float = 0.25) -> LogUniform:
+        lo, hi = _refine([math.log(v) for v in top], [math.log(v) for v in beaten], math.log(self.low),
+                         math.log(self.high), n_tried, margin)
+        lo, hi = _exp_or(lo, self.low), _exp_or(hi, self.high)
+        return LogUniform(*_valid_bounds(lo, hi, self.low, self.high, ok))
 
     def spec(self) -> str:
         return f"loguniform({self.low:g}, {self.high:g})"
@@ -61,8 +64,9 @@ class Uniform:
     def suggest(self, trial, name: str):
         return trial.suggest_float(name, self.low, self.high)
 
-    def shrink(self, values: list, margin: float) -> Uniform:
-        return Uniform(*_span(values, self.low, self.high, margin))
+    def refine(self, top: list, beaten: list, n_tried: int, ok, margin: float = 0.25) -> Uniform:
+        lo, hi = _refine(top, beaten, self.low, self.high, n_tried, margin)
+        return Uniform(*_valid_bounds(lo, hi, self.low, self.high, ok))
 
     def spec(self) -> str:
         return f"uniform({self.low:g}, {self.high:g})"
@@ -77,13 +81,16 @@ class IntRange:
     def suggest(self, trial, name: str):
         return trial.suggest_int(name, self.low, self.high, log=self.log)
 
-    def shrink(self, values: list, margin: float) -> IntRange:
-        if self.log:
-            lo, hi = _log_span(values, self.low, self.high, margin)
-        else:
-            lo, hi = _span(values, self.low, self.high, margin)
-        lo, hi = max(self.low, math.floor(lo + 1e-9)), min(self.high, math.ceil(hi - 1e-9))
-        return IntRange(int(min(lo, min(values))), int(max(hi, max(values))), self.log)
+    def refine(self, top: list, beaten: list, n_tried: int, ok, margin: float = 0.25) -> IntRange:
+        """As for floats (on the log scale with ``log=true``), then rounded; a widened bound moves by one at least."""
+        f, inv = (math.log, math.exp) if self.log else (float, float)
+        lo, hi = _refine([f(v) for v in top], [f(v) for v in beaten], f(self.low), f(self.high), n_tried, margin)
+        low, high = math.floor(inv(lo) + 0.5), math.floor(inv(hi) + 0.5)
+        low = min(low, self.low - 1) if lo < f(self.low) - 1e-12 else max(low, self.low)
+        high = max(high, self.high + 1) if hi > f(self.high) + 1e-12 else min(high, self.high)
+        low, high = min(low, min(top)), max(high, max(top))
+        low, high = _valid_bounds(max(low, 1 if self.log else 0), high, self.low, self.high, ok, integer=True)
+        return IntRange(int(low), int(high), self.log)
 
     def spec(self) -> str:
         return f"int({self.low}, {self.high}{', log=true' if self.log else ''})"
@@ -96,8 +103,17 @@ class Choice:
     def suggest(self, trial, name: str):
         return trial.suggest_categorical(name, list(self.options))
 
-    def shrink(self, values: list, margin: float) -> Choice:
-        return Choice(tuple(o for o in self.options if o in values))
+    def refine(self, top: list, beaten: list, n_tried: int, ok, margin: float = 0.25,
+               evidence: int = 2) -> Choice:
+        """Drop only options that are clearly beaten.
+
+        An option is clearly beaten when no top trial used it and at least
+        ``evidence`` completed trials did, all beaten (more than one SE below
+        the best): one bad trial may owe its score to its other values; an
+        option not yet tried, or tried once, stays.
+        """
+        keep = tuple(o for o in self.options if o in top or sum(b == o for b in beaten) < evidence)
+        return Choice(keep or self.options)
 
     def spec(self) -> str:
         return f"choice({list(self.options)})"
@@ -113,9 +129,11 @@ class Beta:
     def suggest(self, trial, name: str):
         return 1.0 - trial.suggest_float(f"1-{name}", 1.0 - self.high, 1.0 - self.low, log=True)
 
-    def shrink(self, values: list, margin: float) -> Beta:
-        lo, hi = _log_span([1 - v for v in values], 1 - self.high, 1 - self.low, margin)  # on 1 - beta
-        return Beta(1 - hi, 1 - lo)
+    def refine(self, top: list, beaten: list, n_tried: int, ok, margin: float = 0.25) -> Beta:
+        lo, hi = _refine([math.log(1 - v) for v in top], [math.log(1 - v) for v in beaten],
+                         math.log(1 - self.high), math.log(1 - self.low), n_tried, margin)  # on log(1 - beta)
+        low, high = 1 - min(_exp_or(hi, 1 - self.low), 1.0), 1 - _exp_or(lo, 1 - self.high)
+        return Beta(*_valid_bounds(low, high, self.low, self.high, ok))
 
     def spec(self) -> str:
         return f"beta({self.low:g}, {self.high:g})"
@@ -124,17 +142,80 @@ class Beta:
 Distribution = LogUniform | Uniform | IntRange | Choice | Beta
 
 
-def _span(values, low, high, margin):
-    """[min, max] of ``values`` widened by ``margin`` of its width, clipped to [low, high]."""
-    lo, hi = min(values), max(values)
-    pad = margin * max(hi - lo, (high - low) * 0.05)
-    return max(low, lo - pad), min(high, hi + pad)
+def _refine(top, beaten, low, high, n_tried, margin):
+    """The next round's interval on the sampling scale ``u`` (log u for log-scaled parameters).
+
+    ``[a, b]`` is the span of the top trials' values in the old interval
+    ``[low, high]`` of width ``W``; ``n_tried`` trials sampled over ``W`` lie
+    about ``gap = W / n_tried`` apart, so the data cannot place the optimum
+    closer than that, however tightly the top trials cluster. The new
+    interval covers the top trials with
+
+        pad = max(margin * (b - a), gap)
+
+    on each side, and narrows no further than the evidence: on each side it
+    reaches at least the nearest beaten trial's value beyond the top span
+    (between the two nothing was tried). With no trial tried beyond the top
+    span on a side and the cover crossing that old bound, the top trials sit
+    at its edge and the optimum may lie past it: the bound moves outward by
+    ``max(pad, W / 4)`` (a quarter of the range the user thought plausible)
+    while the other side may narrow. A cover crossing both bounds means the
+    top trials span the range: it stays as it was.
+    """
+    a, b = min(top), max(top)
+    pad = max(margin * (b - a), (high - low) / max(n_tried, 1))
+    if a - pad < low and b + pad > high:
+        return low, high
+    below = [v for v in beaten if v < a]
+    above = [v for v in beaten if v > b]
+    if below:
+        lo = max(low, min(a - pad, max(below)))
+    else:
+        lo = low - max(pad, (high - low) / 4) if a - pad < low else low
+    if above:
+        hi = min(high, max(b + pad, min(above)))
+    else:
+        hi = high + max(pad, (high - low) / 4) if b + pad > high else high
+    return lo, hi
 
 
-def _log_span(values, low, high, margin):
-    """:func:`_span` on the log scale: the zoom for log-sampled parameters."""
-    lo, hi = _span([math.log(v) for v in values], math.log(low), math.log(high), margin)
-    return math.exp(lo), math.exp(hi)
+def _exp_or(u: float, bound: float) -> float:
+    """``exp(u)``, or exactly ``bound`` when ``u`` is its logarithm (an unchanged bound stays bit-identical)."""
+    return bound if u == math.log(bound) else math.exp(u)
+
+
+def _valid_bounds(lo, hi, low, high, ok, integer=False):
+    """A widened bound pulled back (by bisection towards the old bound) until ``ok`` accepts it.
+
+    ``ok(value)`` is the option's own constraint (keep_prob in (0, 1], beta
+    below 1, units >= 1, ...), so a range never widens past what training accepts.
+    """
+    def pull(value, inside):
+        if ok(value):
+            return value
+        good, bad = inside, value
+        for _ in range(60):
+            mid = (good + bad) / 2
+            if integer:
+                mid = math.floor(mid) if bad > good else math.ceil(mid)
+                if mid in (good, bad):
+                    break
+            good, bad = (mid, bad) if ok(mid) else (good, mid)
+        return good
+
+    lo = pull(lo, low) if lo < low else lo
+    hi = pull(hi, high) if hi > high else hi
+    return lo, hi
+
+
+def option_constraint(name: str):
+    """``ok(value)``: does training accept ``value`` for this searchable name?"""
+    if name in ("units", "layers"):
+        return lambda v: v >= 1
+    if name == "decay":
+        return lambda v: v > 0
+    check, _ = CONSTRAINTS.get(name, (lambda v: True, ""))
+    return lambda v: bool(check(coerce(name, float(v) if name in FLOAT_FIELDS else v)))
 
 
 _CALL = re.compile(r"^\s*(loguniform|uniform|int|choice|beta)\s*\((.*)\)\s*$", re.S)
@@ -242,20 +323,26 @@ class SearchSpace:
             values["beta1"] = values["beta"]  # Adam's beta1 is momentum's beta: one average, one knob
         return base.replace(**values)
 
-    def shrink(self, best_values: list[dict], margin: float = 0.25) -> SearchSpace:
-        """The coarse-to-fine zoom: the region spanned by the best trials' values.
+    def refine(self, top: list[dict], beaten: list[dict], n_tried: int | None = None,
+               margin: float = 0.25) -> SearchSpace:
+        """Coarse to fine: the next round's space from this round's ``top`` and ``beaten`` trials' values.
 
-        Numeric bounds become [min, max] of the best values on the sampling
-        scale (log for log-scaled parameters), widened by ``margin`` of that
-        width and never beyond the old bounds; choices keep only the options
-        the best trials used.
+        ``top`` are the values of the trials within one standard error of the
+        best (:func:`~tunenet.tune.noise.top_and_beaten`), ``beaten`` those of
+        the other completed trials, ``n_tried`` how many trials the round
+        sampled (default: both counted). Numeric ranges cover the top trials
+        with a margin of at least one sampling gap and widen past an edge the
+        top trials sit at (:func:`_refine`); choices drop only options that
+        are clearly beaten (:meth:`Choice.refine`).
         """
-        if not best_values:
+        if not top:
             return self
+        n_tried = n_tried if n_tried is not None else len(top) + len(beaten)
         new = {}
         for name, dist in self.distributions.items():
-            values = [v[name] for v in best_values if name in v]
-            new[name] = dist.shrink(values, margin) if values else dist
+            values = [v[name] for v in top if name in v]
+            lost = [v[name] for v in beaten if name in v]
+            new[name] = dist.refine(values, lost, n_tried, option_constraint(name), margin) if values else dist
         return SearchSpace(new)
 
     def __repr__(self) -> str:

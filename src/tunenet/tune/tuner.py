@@ -19,7 +19,7 @@ from ..config import RunConfig
 from ..errors import ConfigError
 from .importance import display_name
 from .results import finalize
-from .search import PRUNERS, SAMPLERS, objective_metric, trial_note
+from .search import PRUNE_MIN_TRIALS, PRUNERS, SAMPLERS, make_pruner, objective_metric, trial_note
 from .space import SearchSpace
 from .study import create_study, load_study, make_storage, save_settings, settings_of, study_dir_for
 from .workers import launch_workers, monitor, worker_loop
@@ -48,15 +48,16 @@ def parse_duration(text: str | None) -> float | None:
 
 
 def new_settings(base: RunConfig, space: SearchSpace, trials: int, rounds: int, sampler: str, prune: str,
-                 seed: int, task: str) -> dict:
+                 seed: int, task: str, prune_min_trials: int = PRUNE_MIN_TRIALS) -> dict:
     if sampler not in SAMPLERS:
         raise ConfigError(f"--sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
     if prune not in PRUNERS:
         raise ConfigError(f"--prune must be one of {', '.join(PRUNERS)}, got {prune!r}")
+    make_pruner(prune, base.epochs, prune_min_trials)  # refuses a bad --prune-min-trials before the study exists
     _, direction = objective_metric(task)
     budget = split_budget(trials, rounds)
-    return {"base": base.to_dict(), "sampler": sampler, "prune": prune, "seed": seed, "task": task,
-            "direction": direction, "deadline": None,
+    return {"base": base.to_dict(), "sampler": sampler, "prune": prune, "prune_min_trials": prune_min_trials,
+            "seed": seed, "task": task, "direction": direction, "deadline": None,
             "rounds": [{"trials": n, "space": space.to_dict() if i == 0 else None} for i, n in enumerate(budget)]}
 
 
@@ -64,9 +65,10 @@ def tune(base: RunConfig, space: SearchSpace, *, trials: int = 40, rounds: int =
          sampler: str = "random", prune: str = "none", seed: int = 0, time_budget: float | None = None,
          study_name: str | None = None, storage: str | None = None, root: str | os.PathLike = "studies",
          resume: str | None = None, live: bool | None = None, finalize_study: bool = True,
-         refit: bool = False) -> dict:
+         refit: bool = False, prune_min_trials: int = PRUNE_MIN_TRIALS) -> dict:
     """Run a study to its budget and return the summary of :func:`~tunenet.tune.results.finalize`.
 
+    ``prune_min_trials``: the median pruner's minimum of completed trials at an epoch (:func:`make_pruner`).
     ``refit``: test the best configuration refit on train + dev instead of its trial's model (a setting of
     the study; ``resume=..., refit=True`` turns it on for a study already run, which then only refits).
     """
@@ -87,7 +89,7 @@ def tune(base: RunConfig, space: SearchSpace, *, trials: int = 40, rounds: int =
         name_root = Path(base.data).stem if ("/" in base.data or "." in base.data) else base.data
         study_name = study_name or f"{name_root}-{time.strftime('%Y%m%d-%H%M%S')}"
         study_dir = study_dir_for(study_name, root)
-        settings = new_settings(base, space, trials, rounds, sampler, prune, seed, task)
+        settings = new_settings(base, space, trials, rounds, sampler, prune, seed, task, prune_min_trials)
         study = create_study(study_name, make_storage(storage, study_dir), settings, settings["direction"])
     settings["deadline"] = time.time() + time_budget if time_budget else None
     settings["refit"] = bool(refit or settings.get("refit"))

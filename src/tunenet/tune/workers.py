@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from ..config import RunConfig
-from .search import claim_trial, make_pruner, make_sampler, run_trial
+from .search import PRUNE_MIN_TRIALS, claim_trial, make_pruner, make_sampler, run_trial
 from .study import load_study, make_storage, reap_stale_trials, settings_of
 
 DATA_FIELDS = ("data", "target", "dev", "test", "stratify", "normalize", "split_seed")
@@ -47,7 +47,8 @@ def worker_loop(study_name: str, storage_spec: str | None, study_dir: Path, work
     storage = make_storage(storage_spec, study_dir)
     settings = settings_of(load_study(study_name, storage))
     study = load_study(study_name, storage, make_sampler(settings["sampler"], settings["seed"], worker_index),
-                       make_pruner(settings["prune"], settings["base"]["epochs"]))
+                       make_pruner(settings["prune"], settings["base"]["epochs"],
+                                   settings.get("prune_min_trials", PRUNE_MIN_TRIALS)))
     data_for = data_cache()
     done = 0
     while max_trials is None or done < max_trials:
