@@ -32,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
+from .. import jit
 from ..errors import ConfigError, DataError
 from .init import get_initializer
 from .parameter import Parameter
@@ -134,6 +135,13 @@ class Dense(Layer):
         return [("W", self.W)] + ([("b", self.b)] if self.b is not None else [])
 
     def forward(self, x: np.ndarray, *, training: bool) -> np.ndarray:
+        z = self.forward_product(x, training=training)
+        if self.b is not None:
+            z += self.b.value
+        return z
+
+    def forward_product(self, x: np.ndarray, *, training: bool = True) -> np.ndarray:
+        """``X @ W`` without the bias (into the work array ``z`` in training mode); caches ``X``."""
         if x.ndim != 2 or x.shape[1] != self.n_in:
             raise DataError(
                 f"{self.name}: expected input of shape (n_samples, {self.n_in}), got {x.shape}"
@@ -141,22 +149,42 @@ class Dense(Layer):
         self._x = x
         W = self.W.value
         if training:
-            z = np.matmul(x, W, out=self._buffer("z", (x.shape[0], self.n_out), np.result_type(x, W)))
-        else:
-            z = x @ W
-        if self.b is not None:
-            z += self.b.value
-        return z
+            return np.matmul(x, W, out=self._buffer("z", (x.shape[0], self.n_out), np.result_type(x, W)))
+        return x @ W
 
     def backward(self, dout: np.ndarray) -> np.ndarray | None:
-        W = self.W.value
-        np.matmul(self._x.T, dout, out=self.W.grad)                 # dW = X.T @ dZ
         if self.b is not None:
             np.add.reduce(dout, axis=0, out=self.b.grad)            # db = sum_rows(dZ)
+        return self.backward_products(dout)
+
+    def backward_products(self, dz: np.ndarray) -> np.ndarray | None:
+        """``dW = X.T @ dZ`` and (if ``propagate``) ``dX = dZ @ W.T``; ``db`` is the caller's."""
+        W = self.W.value
+        np.matmul(self._x.T, dz, out=self.W.grad)                   # dW = X.T @ dZ
         if not self.propagate:
             return None
-        dx = self._buffer("dx", (dout.shape[0], self.n_in), np.result_type(dout, W))
-        return np.matmul(dout, W.T, out=dx)                         # dX = dZ @ W.T
+        dx = self._buffer("dx", (dz.shape[0], self.n_in), np.result_type(dz, W))
+        return np.matmul(dz, W.T, out=dx)                           # dX = dZ @ W.T
+
+    def forward_relu(self, x: np.ndarray, relu: ReLU) -> np.ndarray:
+        """Training-mode ``relu.forward(self.forward(x))`` with the bias and the ReLU in one kernel.
+
+        ``Y = max(X @ W + b, 0)`` is written over the work array ``z`` (the
+        pre-activation is not needed by the backward pass) and cached as
+        ``relu._y``, as :meth:`ReLU.forward` would.
+        """
+        z = self.forward_product(x)
+        bias_relu_kernel(z, self.b.value, z.dtype.type(0))
+        relu._y = z
+        return z
+
+    def backward_relu(self, dout: np.ndarray, relu: ReLU) -> np.ndarray | None:
+        """``self.backward(relu.backward(dout))`` with the ReLU mask and ``db`` in one kernel."""
+        y = relu._y
+        dz = self._buffer("dz", y.shape, np.result_type(dout, y))
+        f = dz.dtype.type
+        relu_mask_db_kernel(dout, y, dz, self.b.grad, f(1), f(0))
+        return self.backward_products(dz)
 
     def output_dim(self, n_in: int) -> int:
         return self.n_out
@@ -192,6 +220,39 @@ class ReLU(Layer):
         dx = np.multiply(dout, positive, out=self._buffer("dx", dout.shape, dout.dtype))
         dx += 0
         return dx
+
+
+@jit.kernel()
+def bias_relu_kernel(z, b, zero):
+    """In place ``z = max(z + b, 0)``, ``z (m, n)``, ``b (n,)``: Dense's ``z += b`` then ReLU's ``maximum(z, 0)``.
+
+    ``maximum`` keeps NaN and returns its first argument on ties (``-0.0``
+    stays ``-0.0``), so the comparison is ``v >= 0 or v != v``: the result is
+    bit-identical to the two NumPy passes. ``zero`` is 0 in ``z``'s dtype.
+    """
+    m, n = z.shape
+    for i in range(m):
+        for j in range(n):
+            v = z[i, j] + b[j]
+            z[i, j] = v if (v >= 0 or v != v) else zero
+
+
+@jit.kernel()
+def relu_mask_db_kernel(dout, y, dz, db, one, zero):
+    """``dz = dout * [y > 0] + 0`` (ReLU's backward) and ``db = sum_rows(dz)`` (Dense's) in one pass.
+
+    The mask multiplies as ``one`` or ``zero`` (1 and 0 in ``dz``'s dtype) and
+    +0 turns ``-0.0`` into ``+0.0``, as in :meth:`ReLU.backward`; ``db`` accumulates row after row, the order of
+    ``np.add.reduce(dz, axis=0)``, so both are bit-identical to NumPy.
+    """
+    m, n = dout.shape
+    for j in range(n):
+        db[j] = zero
+    for i in range(m):
+        for j in range(n):
+            d = dout[i, j] * (one if y[i, j] > 0 else zero) + zero
+            dz[i, j] = d
+            db[j] += d
 
 
 class LeakyReLU(Layer):

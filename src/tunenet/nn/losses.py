@@ -17,11 +17,13 @@ the sigmoid, real targets ``(m, k)`` or ``(m,)`` for mean squared error.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import numpy as np
 from scipy.special import expit
 
+from .. import jit
 from ..errors import ConfigError, DataError
 from .parameter import Parameter
 
@@ -121,10 +123,83 @@ class SoftmaxCrossEntropy(Loss):
         probs /= logits.dtype.type(m)
         return value, probs
 
+    def fused_data_loss(self, z: np.ndarray, b: np.ndarray, y: np.ndarray, dz: np.ndarray,
+                        db: np.ndarray) -> tuple[float, int]:
+        """:meth:`data_loss` of the logits ``z + b`` in one kernel (:func:`softmax_cross_entropy_kernel`).
+
+        ``z (m, k)`` becomes the logits in place; fills ``dz = dJ/dz (m, k)``
+        and ``db = sum_rows(dz) (k,)``; returns ``(J, correct)``, the number of
+        rows whose argmax is the label. ``y`` must be integer class indices
+        ``(m,)``; one out of range raises the same DataError as :meth:`data_loss`.
+        """
+        value, correct, bad = softmax_cross_entropy_kernel(z, b, y, dz, db, z.dtype.type(z.shape[0]))
+        if bad >= 0:
+            _class_indices(y, z.shape[1], self.name)  # raises, naming the label and its index
+        return value, correct
+
     def predict_proba(self, logits):
         shifted = logits - logits.max(axis=1, keepdims=True)
         exp = np.exp(shifted)
         return exp / exp.sum(axis=1, keepdims=True)
+
+
+@jit.kernel()
+def softmax_cross_entropy_kernel(z, b, y, dz, db, m_scale):
+    """Bias + softmax cross-entropy + its gradient + ``db`` + accuracy, one pass over the logits.
+
+    For ``z (m, k)`` (``X @ W`` without the bias), ``b (k,)``, integer labels
+    ``y (m,)``, it computes, per row ``i``, in ``z``'s dtype::
+
+        z_i += b                      (in place: the logits)
+        s_i = z_i - max(z_i), e_i = exp(s_i), l_i = log(sum(e_i))
+        loss_i = l_i - s_i[y_i]
+        dz_i = (e_i / sum(e_i) - onehot(y_i)) / m_scale
+        db += dz_i
+
+    and returns ``(sum_i loss_i / m, number of rows with argmax(z_i) == y_i,
+    -1)``, the loss summed in float64; or ``(nan, 0, i)`` for the first row
+    ``i`` whose label is outside ``0..k-1`` (the caller then raises the error
+    :func:`_class_indices` gives). ``m_scale`` is ``m`` in ``z``'s dtype. The
+    same maths as :meth:`SoftmaxCrossEntropy.data_loss`, with numba's
+    ``exp``/``log`` and a sequential sum instead of NumPy's SIMD functions
+    and pairwise sum: equal within a few float32 ulp.
+    """
+    m, k = z.shape
+    one = m_scale / m_scale  # 1 and 0 in z's dtype (a Python literal would make numba compute in float64)
+    zero = m_scale - m_scale
+    for j in range(k):
+        db[j] = zero
+    total = 0.0
+    correct = 0
+    for i in range(m):
+        label = y[i]
+        if label < 0 or label >= k:
+            return math.nan, 0, i
+        top = z[i, 0] + b[0]
+        z[i, 0] = top
+        best = 0
+        for j in range(1, k):
+            v = z[i, j] + b[j]
+            z[i, j] = v
+            if v > top:  # the first maximum, as argmax; a NaN logit makes the loss NaN below
+                top = v
+                best = j
+        acc = zero
+        for j in range(k):
+            e = np.exp(z[i, j] - top)
+            dz[i, j] = e
+            acc += e
+        total += np.log(acc) - (z[i, label] - top)
+        if best == label:
+            correct += 1
+        for j in range(k):
+            p = dz[i, j] / acc
+            if j == label:
+                p -= one
+            p /= m_scale
+            dz[i, j] = p
+            db[j] += p
+    return total / m, correct, -1
 
 
 class SigmoidBinaryCrossEntropy(Loss):

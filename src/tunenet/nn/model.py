@@ -6,20 +6,31 @@ loss trains it. All parameters of a model live in one contiguous buffer
 (``flat_values``) and all gradients in another (``flat_grads``); each
 :class:`~tunenet.nn.parameter.Parameter` holds views into them, so an optimiser
 can update the whole model with a few vectorised operations.
+
+Training passes (``forward(training=True)``, ``backward``, ``loss_and_grads``)
+follow a plan made once per model: in a float32 model (when
+:func:`tunenet.jit.enabled`) each ``Dense`` with a bias followed by a ``ReLU``
+runs as one fused pair (:meth:`Dense.forward_relu` / :meth:`Dense.backward_relu`),
+and a softmax output's last bias, loss, gradient, ``db`` and accuracy are one
+kernel (:meth:`SoftmaxCrossEntropy.fused_data_loss`). The results are those of
+the layer-by-layer NumPy passes (bit-identical for the pairs, within a few ulp
+for the softmax); float64 models (gradient checking) take the NumPy passes.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
 
+from .. import jit
 from ..errors import ConfigError, DataError
-from .layers import BatchNorm, Dense, Dropout, Layer, layer_from_config
+from .layers import BatchNorm, Dense, Dropout, Layer, ReLU, layer_from_config
 from .layers import activation as make_activation
-from .losses import Loss, add_penalty_grad, loss_for_output, penalty
+from .losses import Loss, SoftmaxCrossEntropy, add_penalty_grad, loss_for_output, penalty
 from .parameter import Parameter, flatten_parameters
 
 OUTPUTS = ("softmax", "sigmoid", "linear")
@@ -67,6 +78,35 @@ class Sequential:
             raise ConfigError(str(exc)) from None
         self.dtype = self.flat.values.dtype
         self.flat_values, self.flat_grads = self.flat.values, self.flat.grads
+        self._plan()
+
+    def _plan(self) -> None:
+        """The training passes: one (forward, backward) per layer, or per fused Dense -> ReLU pair."""
+        fuse = jit.enabled() and self.dtype == np.float32
+        forward, backward = [], []
+        layers, i = self.layers, 0
+        while i < len(layers):
+            layer, nxt = layers[i], layers[i + 1] if i + 1 < len(layers) else None
+            if fuse and isinstance(layer, Dense) and layer.b is not None and type(nxt) is ReLU:
+                forward.append(functools.partial(layer.forward_relu, relu=nxt))
+                backward.append(functools.partial(layer.backward_relu, relu=nxt))
+                i += 2
+            else:
+                forward.append(functools.partial(layer.forward, training=True))
+                backward.append(layer.backward)
+                i += 1
+        self._train_forward, self._train_backward = forward, backward[::-1]
+        last = layers[-1]
+        # the fused softmax head: every pass but the last Dense's, which the loss kernel finishes
+        self._fused_head = fuse and self.output == "softmax" and isinstance(last, Dense) and last.b is not None
+        self._head_forward, self._head_backward = forward[:-1], backward[::-1][1:]
+
+    def __getstate__(self) -> dict:
+        """The plan (bound methods) is rebuilt on unpickling or copying, not stored."""
+        state = self.__dict__.copy()
+        for key in ("_train_forward", "_train_backward", "_head_forward", "_head_backward"):
+            state.pop(key, None)
+        return state
 
     def __setstate__(self, state: dict) -> None:
         """After unpickling or ``copy.deepcopy``: re-link parameters to one value and one gradient buffer.
@@ -110,15 +150,19 @@ class Sequential:
         returns a new array.
         """
         out = X
+        if training:
+            for forward in self._train_forward:
+                out = forward(out)
+            return out
         for layer in self.layers:
-            out = layer.forward(out, training=training)
+            out = layer.forward(out, training=False)
         return out
 
     def backward(self, dlogits: np.ndarray) -> None:
         """Fill every parameter's gradient from ``dL/dlogits`` (shape ``(m, n_out)``)."""
         grad = dlogits
-        for layer in reversed(self.layers):
-            grad = layer.backward(grad)
+        for backward in self._train_backward:
+            grad = backward(grad)
 
     def loss_and_grads(self, X: np.ndarray, y: np.ndarray, l2: float = 0.0, l1: float = 0.0,
                        loss: Loss | None = None) -> tuple[float, np.ndarray]:
@@ -126,16 +170,33 @@ class Sequential:
 
         Returns ``(J, logits)``: ``J = data_loss + penalty`` on the batch and the
         logits ``(m, n_out)`` it was computed from (a work array, valid until
-        the next training step).
+        the next training step). Also sets ``last_data_loss`` (``J`` without
+        the penalty) and ``last_correct``: the number of correctly classified
+        rows when the fused softmax kernel computed it, else None.
         """
         loss = loss or self.loss
-        logits = self.forward(X, training=True)
-        params = self.flat.params
-        data_loss, dlogits = loss.data_loss(logits, y)
+        m = X.shape[0]
+        if self._fused_head and type(loss) is SoftmaxCrossEntropy and getattr(y, "shape", None) == (m,) \
+                and y.dtype.kind in "iu":
+            out = X
+            for forward in self._head_forward:
+                out = forward(out)
+            last = self.layers[-1]
+            logits = last.forward_product(out)
+            dlogits = last._buffer("dlogits", logits.shape, logits.dtype)
+            data_loss, self.last_correct = loss.fused_data_loss(logits, last.b.value, y, dlogits, last.b.grad)
+            grad = last.backward_products(dlogits)
+            for backward in self._head_backward:
+                grad = backward(grad)
+        else:
+            logits = self.forward(X, training=True)
+            data_loss, dlogits = loss.data_loss(logits, y)
+            self.last_correct = None
+            self.backward(dlogits)
         self.last_data_loss = data_loss  # J without the penalty, for the trainer's train_loss
-        self.backward(dlogits)
-        add_penalty_grad(params, l2, l1, X.shape[0])
-        return data_loss + penalty(params, l2, l1, X.shape[0]), logits
+        params = self.flat.params
+        add_penalty_grad(params, l2, l1, m)
+        return data_loss + penalty(params, l2, l1, m), logits
 
     def check_input(self, X, name: str = "X") -> np.ndarray:
         """``X`` as a 2-D finite array of the model's width and dtype, or a DataError."""

@@ -12,6 +12,12 @@ The batch size given to the trainer decides whether plain :class:`SGD` is
 batch gradient descent (batch = m), stochastic gradient descent (batch = 1)
 or mini-batch gradient descent.
 
+Each update exists twice: ``_update_numpy``, the NumPy formula (the
+reference, and the path taken with ``TUNENET_KERNELS=0``), and a numba kernel
+beside it that makes the same float operations in the same order in one pass
+over the buffers, so its result is bit-identical (see :mod:`tunenet.jit`);
+Adam's NumPy update reads and writes the 1-D buffers twelve times.
+
 State is explicit and keyed by parameter name, so it can be saved, restored
 and inspected::
 
@@ -25,6 +31,7 @@ import math
 
 import numpy as np
 
+from .. import jit
 from ..errors import ConfigError
 from ..nn.parameter import FlatParameters, flatten_parameters
 
@@ -103,8 +110,10 @@ class Optimizer:
         trainer sets from the schedule before each step.
 
     Subclasses declare ``slot_names`` (per-coordinate state, zero at start),
-    ``n_work`` (scratch arrays) and implement ``_update(w, g, f)``, where
-    ``f`` converts a Python float to the parameters' dtype.
+    ``n_work`` (scratch arrays) and implement ``_update_numpy(w, g, f)``, where
+    ``f`` converts a Python float to the parameters' dtype, and
+    ``_update_kernel(w, g, f)``, the same update in one numba kernel
+    (:meth:`step` takes it when :func:`tunenet.jit.enabled`).
     """
 
     slot_names: tuple[str, ...] = ()
@@ -138,7 +147,20 @@ class Optimizer:
         self._update(self.flat.values, self.flat.grads, self.dtype.type)
 
     def _update(self, w: np.ndarray, g: np.ndarray, f) -> None:
+        if self.use_kernels:
+            self._update_kernel(w, g, f)
+        else:
+            self._update_numpy(w, g, f)
+
+    @property
+    def use_kernels(self) -> bool:
+        return jit.enabled()
+
+    def _update_numpy(self, w: np.ndarray, g: np.ndarray, f) -> None:
         raise NotImplementedError
+
+    def _update_kernel(self, w: np.ndarray, g: np.ndarray, f) -> None:
+        self._update_numpy(w, g, f)
 
     def zero_grad(self) -> None:
         self.flat.grads.fill(0)
@@ -199,16 +221,46 @@ class Optimizer:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.hyper.items())})"
 
 
+@jit.kernel()
+def sgd_kernel(w, g, lr):
+    """``w -= g*lr`` in one pass (SGD's NumPy update: ``u = g*lr; w -= u``)."""
+    for i in range(w.size):
+        w[i] -= g[i] * lr
+
+
 class SGD(Optimizer):
     """Plain gradient descent: ``w -= lr*g``."""
 
     def __init__(self, params, lr: float = 0.01) -> None:
         super().__init__(params, lr)
 
-    def _update(self, w, g, f):
+    def _update_numpy(self, w, g, f):
         u = self._work[0]
         np.multiply(g, f(self.lr), out=u)
         w -= u
+
+    def _update_kernel(self, w, g, f):
+        sgd_kernel(w, g, f(self.lr))
+
+
+@jit.kernel()
+def momentum_kernel(w, g, v, beta, one_minus_beta, lr, nesterov):
+    """Momentum's update in one pass, in the NumPy update's operation order.
+
+    ``v = v*beta + g*(1-beta)``; classic: ``w -= v*lr``; Nesterov:
+    ``w -= (g*(1-beta) + v*beta)*lr`` (with the new ``v``).
+    """
+    if nesterov:
+        for i in range(w.size):
+            u = g[i] * one_minus_beta
+            vi = v[i] * beta + u
+            v[i] = vi
+            w[i] -= (u + vi * beta) * lr
+    else:
+        for i in range(w.size):
+            vi = v[i] * beta + g[i] * one_minus_beta
+            v[i] = vi
+            w[i] -= vi * lr
 
 
 class Momentum(Optimizer):
@@ -230,7 +282,7 @@ class Momentum(Optimizer):
     def __init__(self, params, lr: float = 0.01, beta: float = 0.9, nesterov: bool = False) -> None:
         super().__init__(params, lr, beta=beta, nesterov=nesterov)
 
-    def _update(self, w, g, f):
+    def _update_numpy(self, w, g, f):
         v, u, u2 = self.slots["v"], self._work[0], self._work[1]
         _average(v, g, self.beta, f, u)                 # v = beta v + (1-beta) g; u = (1-beta) g
         if self.nesterov:
@@ -240,6 +292,19 @@ class Momentum(Optimizer):
         else:
             np.multiply(v, f(self.lr), out=u)
         w -= u
+
+    def _update_kernel(self, w, g, f):
+        momentum_kernel(w, g, self.slots["v"], f(self.beta), f(1.0 - self.beta), f(self.lr), self.nesterov)
+
+
+@jit.kernel()
+def rmsprop_kernel(w, g, s, beta, one_minus_beta, eps, lr):
+    """RMSprop's update in one pass: ``s = s*beta + (g*g)*(1-beta)``; ``w -= (g/(sqrt(s) + eps))*lr``."""
+    for i in range(w.size):
+        gi = g[i]
+        si = s[i] * beta + (gi * gi) * one_minus_beta
+        s[i] = si
+        w[i] -= (gi / (np.sqrt(si) + eps)) * lr
 
 
 class RMSprop(Optimizer):
@@ -253,7 +318,7 @@ class RMSprop(Optimizer):
     def __init__(self, params, lr: float = 0.001, beta: float = 0.9, eps: float = 1e-8) -> None:
         super().__init__(params, lr, beta=beta, eps=eps)
 
-    def _update(self, w, g, f):
+    def _update_numpy(self, w, g, f):
         s, u = self.slots["s"], self._work[0]
         np.multiply(g, g, out=u)
         _average(s, u, self.beta, f, u)                 # s = beta s + (1-beta) g^2
@@ -262,6 +327,31 @@ class RMSprop(Optimizer):
         np.divide(g, u, out=u)
         u *= f(self.lr)
         w -= u
+
+    def _update_kernel(self, w, g, f):
+        rmsprop_kernel(w, g, self.slots["s"], f(self.beta), f(1.0 - self.beta), f(self.eps), f(self.lr))
+
+
+@jit.kernel()
+def adam_kernel(w, g, v, s, beta1, one_minus_beta1, beta2, one_minus_beta2, eps_c2, step, mask, decay):
+    """Adam's (and AdamW's) update in one pass, in the NumPy update's operation order.
+
+    ``w -= (w*mask)*decay`` (AdamW only: ``decay = lr*weight_decay != 0``), then
+    ``v = v*beta1 + g*(1-beta1)``, ``s = s*beta2 + (g*g)*(1-beta2)``,
+    ``w -= (v/(sqrt(s) + eps_c2))*step`` with ``eps_c2 = eps*c2`` and
+    ``step = lr*c2/c1`` (``c1 = 1-beta1**t``, ``c2 = sqrt(1-beta2**t)``): the
+    bias-corrected ``lr*v_hat/(sqrt(s_hat) + eps)``.
+    """
+    if decay != 0:
+        for i in range(w.size):
+            w[i] -= (w[i] * mask[i]) * decay
+    for i in range(w.size):
+        gi = g[i]
+        vi = v[i] * beta1 + gi * one_minus_beta1
+        si = s[i] * beta2 + (gi * gi) * one_minus_beta2
+        v[i] = vi
+        s[i] = si
+        w[i] -= (vi / (np.sqrt(si) + eps_c2)) * step
 
 
 class Adam(Optimizer):
@@ -278,18 +368,28 @@ class Adam(Optimizer):
                  eps: float = 1e-8) -> None:
         super().__init__(params, lr, beta1=beta1, beta2=beta2, eps=eps)
 
-    def _update(self, w, g, f):
+    def _corrections(self) -> tuple[float, float]:
+        """``c1 = 1-beta1**t``, ``c2 = sqrt(1-beta2**t)``."""
+        return 1.0 - self.beta1 ** self.t, math.sqrt(1.0 - self.beta2 ** self.t)
+
+    def _update_numpy(self, w, g, f):
         v, s, u = self.slots["v"], self.slots["s"], self._work[0]
         _average(v, g, self.beta1, f, u)                # v = beta1 v + (1-beta1) g
         np.multiply(g, g, out=u)
         _average(s, u, self.beta2, f, u)                # s = beta2 s + (1-beta2) g^2
         # lr v_hat/(sqrt(s_hat) + eps) = (lr c2/c1) v/(sqrt(s) + eps c2), c1 = 1-beta1^t, c2 = sqrt(1-beta2^t)
-        c1, c2 = 1.0 - self.beta1 ** self.t, math.sqrt(1.0 - self.beta2 ** self.t)
+        c1, c2 = self._corrections()
         np.sqrt(s, out=u)
         u += f(self.eps * c2)
         np.divide(v, u, out=u)
         u *= f(self.lr * c2 / c1)
         w -= u
+
+    def _update_kernel(self, w, g, f, mask=None, decay=0.0):
+        c1, c2 = self._corrections()
+        adam_kernel(w, g, self.slots["v"], self.slots["s"], f(self.beta1), f(1.0 - self.beta1), f(self.beta2),
+                    f(1.0 - self.beta2), f(self.eps * c2), f(self.lr * c2 / c1),
+                    w if mask is None else mask, f(decay))
 
 
 class AdamW(Adam):
@@ -310,13 +410,16 @@ class AdamW(Adam):
         Optimizer.__init__(self, params, lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay)
         self._mask = self.flat.regularized.astype(self.dtype)
 
-    def _update(self, w, g, f):
+    def _update_numpy(self, w, g, f):
         if self.weight_decay:
             u = self._work[0]
             np.multiply(w, self._mask, out=u)
             u *= f(self.lr * self.weight_decay)
             w -= u
-        super()._update(w, g, f)
+        super()._update_numpy(w, g, f)
+
+    def _update_kernel(self, w, g, f):
+        super()._update_kernel(w, g, f, self._mask, self.lr * self.weight_decay if self.weight_decay else 0.0)
 
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw")
