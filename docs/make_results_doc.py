@@ -18,6 +18,7 @@ from pathlib import Path
 
 import optuna
 
+from tunenet.tune.importance import describe_basis
 from tunenet.tune.study import make_storage
 
 HEADER = """# Results
@@ -48,11 +49,14 @@ def study_section(title: str, study_dir: Path, command: str, note: str = "") -> 
              + (f"refit on train + dev for {best['refit']['epochs']} epochs (`--refit`): " if best.get("refit")
                 else "")
              + f"**test accuracy {m.get('test_accuracy', float('nan')):.4f}** (evaluated once)",
+             *([f"- why this trial: {best['why']}"] if best.get("why") else []),
              "", "Best configuration (`best.yaml`, searched values):", "", "| option | value |", "|---|---|"]
     for k, v in best["values"].items():
         lines.append(f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |")
     if summary.get("importance"):
-        lines += ["", "Hyperparameter importance (fANOVA over round 1):", "", "| hyperparameter | importance |",
+        basis = summary.get("importance_basis")
+        over = describe_basis(basis) if basis else "fANOVA over round 1"
+        lines += ["", f"Hyperparameter importance ({over}):", "", "| hyperparameter | importance |",
                   "|---|---|"]
         lines += [f"| {k} | {v:.3f} |" for k, v in summary["importance"].items()]
     lines += ["", "Rounds (coarse to fine):", ""]

@@ -36,6 +36,9 @@ def test_tune_two_rounds_writes_best_config_report_and_importance(tmp_path):
     assert {"test_accuracy", "dev_accuracy"} <= set(best["metrics"])
     assert best["retrained"] is False and (study_dir / "best-model" / "model.safetensors").is_file()
     assert (study_dir / "report.html").is_file() and (study_dir / "parameters.png").is_file()
+    assert summary["importance_basis"] == {"round": 1, "trials": 4, "minimum": 20, "indicative": True}
+    assert "fANOVA over 4 trials of round 1; indicative: fewer than 20" in (study_dir / "report.html").read_text()
+    assert "# best trial #" in (study_dir / "best.yaml").read_text()  # comments; the file still loads (below)
     # best.yaml reproduces the best trial
     config = yaml.safe_load((study_dir / "best.yaml").read_text())
     assert config["seed"] != 0 and config["split_seed"] == 0 and config["threads"] is None

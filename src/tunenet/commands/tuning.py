@@ -92,9 +92,14 @@ def print_summary(summary: dict) -> None:
                       f"[bold]test {r['test_accuracy']:.4f}[/]")
     elif "test_loss" in r:
         console.print(f"best model: test loss {r['test_loss']:.4f}")
+    if best.get("why"):
+        console.print(f"why trial #{best['trial']}: {best['why']}", markup=False)
     if summary.get("importance"):
+        from ..tune.importance import describe_basis
+
         ranking = ", ".join(f"{k} {v:.2f}" for k, v in list(summary["importance"].items())[:5])
-        console.print(f"importance (fANOVA): {ranking}")
+        basis = summary.get("importance_basis")
+        console.print(f"importance ({describe_basis(basis) if basis else 'fANOVA'}): {ranking}", markup=False)
     console.print(f"report: {study_dir / 'report.html'}")
 
 

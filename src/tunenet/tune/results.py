@@ -19,7 +19,8 @@ from optuna.trial import TrialState
 from ..config import RunConfig, from_dict
 from ..fileio import atomic_write_text
 from ..report.plots import plt, save_figure
-from .importance import display_name, importance
+from .importance import describe_basis, display_name, importance, importance_basis
+from .noise import completed, near_best
 from .search import trial_dir, trial_note
 from .space import Beta, IntRange, LogUniform, SearchSpace
 from .study import settings_of
@@ -31,22 +32,40 @@ def best_trial(study: optuna.Study):
     For a loss objective, the lowest dev loss. For dev accuracy, a difference
     smaller than the dev set's sampling noise says little (on 360 dev rows one
     row is 0.28 points), so among the trials within one standard error
-    ``sqrt(p (1 - p) / n)`` of the best accuracy ``p`` on ``n`` dev rows, the one
-    with the lowest dev loss wins: the loss ranks those near-ties by how
-    confident each model is on every dev row, not by a handful of rows.
+    ``sqrt(p (1 - p) / n)`` of the best accuracy ``p`` on ``n`` dev rows
+    (:func:`~tunenet.tune.noise.near_best`), the one with the lowest dev loss
+    wins: the loss ranks those near-ties by how confident each model is on
+    every dev row, not by a handful of rows.
     """
-    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.value is not None]
+    complete = completed(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
     if not complete:
         return None
     if study.direction != optuna.study.StudyDirection.MAXIMIZE:
         return min(complete, key=lambda t: t.value)
+    near, se = near_best(complete, maximize=True)
+    top = near[0] if se is None else max(near, key=lambda t: t.value)
+    near = [t for t in near if "dev_loss" in t.user_attrs]
+    return min(near, key=lambda t: (t.user_attrs["dev_loss"], -t.value)) if se is not None and near else top
+
+
+def why_best(study: optuna.Study, best) -> str | None:
+    """Why the rule chose ``best`` over a trial with a higher dev score; None when ``best`` has the highest.
+
+    ``"#22 at 0.9833 chosen over #20 at 0.9861: within one standard error (0.0061), lower dev loss
+    (0.0523 against 0.0710)"`` -- the CLI prints it, ``summary.json`` keeps it as ``best.why``.
+    """
+    complete = completed(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+    if best is None or study.direction != optuna.study.StudyDirection.MAXIMIZE:
+        return None
+    near, se = near_best(complete, maximize=True)
     top = max(complete, key=lambda t: t.value)
-    rows = top.user_attrs.get("dev_rows")
-    if not rows:
-        return top
-    noise = math.sqrt(top.value * (1 - top.value) / rows)
-    near = [t for t in complete if t.value >= top.value - noise and "dev_loss" in t.user_attrs]
-    return min(near, key=lambda t: (t.user_attrs["dev_loss"], -t.value)) if near else top
+    if se is None or top.value <= best.value:
+        return None
+    loss = ""
+    if "dev_loss" in best.user_attrs and "dev_loss" in top.user_attrs:
+        loss = f" ({best.user_attrs['dev_loss']:.4f} against {top.user_attrs['dev_loss']:.4f})"
+    return (f"#{best.number} at {best.value:.4f} chosen over #{top.number} at {top.value:.4f}: within one "
+            f"standard error ({se:.4f}), lower dev loss{loss}")
 
 
 def best_config(trial) -> RunConfig:
@@ -116,14 +135,28 @@ def finalize(study: optuna.Study, study_dir: Path, progress: bool = False) -> di
     config.save(study_dir / "best.yaml")
     summary["best"] = {"trial": best.number, "dev_" + _metric_name(settings): best.value,
                        "values": best.user_attrs.get("values", {}), "config": config.to_dict(),
-                       "retrained": retrained, "refit": refit,
+                       "retrained": retrained, "refit": refit, "why": why_best(study, best),
                        "metrics": {k: v for k, v in metrics.items() if isinstance(v, (int, float))}}
     summary["importance"] = importance(study, seed=settings["seed"])
+    summary["importance_basis"] = importance_basis(study)
+    _annotate_best_yaml(study_dir / "best.yaml", summary)
     plot_parameters(study, settings, study_dir / "parameters.png")
     plot_history(study, study_dir / "history.png")
     atomic_write_text(study_dir / "summary.json", json.dumps(_clean(summary), indent=2))
     write_html(study, summary, study_dir)
     return summary
+
+
+def _annotate_best_yaml(path: Path, summary: dict) -> None:
+    """Comments at the end of ``best.yaml`` (ignored when it is read back): why this trial, and importance."""
+    best = summary["best"]
+    lines = [f"# best trial #{best['trial']} of study {summary['study']}"]
+    if best.get("why"):
+        lines.append(f"# {best['why']}")
+    if summary.get("importance"):
+        lines.append(f"# importance ({describe_basis(summary['importance_basis'])}): "
+                     + ", ".join(f"{k} {v:.2f}" for k, v in summary["importance"].items()))
+    atomic_write_text(path, path.read_text() + "\n".join(lines) + "\n")
 
 
 def model_origin(best: dict) -> str:
@@ -230,6 +263,7 @@ def write_html(study, summary: dict, study_dir: Path) -> Path:
     rounds = "".join(f"<tr><td>{r['round']}</td><td>{r['trials']}</td><td>"
                      + "<br>".join(f"{e(k)}: {e(str(v))}" for k, v in (r["space"] or {}).items()) + "</td></tr>"
                      for r in summary["rounds"])
+    why = f" {e(best['why'])}." if best.get("why") else ""
     trials = sorted([t for t in study.get_trials(deepcopy=False)], key=lambda t: t.number)
     trow = "".join(
         f"<tr><td>{t.number}</td><td>{t.user_attrs.get('round', 0) + 1}</td><td>{t.state.name.lower()}</td>"
@@ -244,10 +278,10 @@ margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 8px;font-size:14px;text-a
 <h1>Study {e(study.study_name)}</h1>
 <p>Trials: {e(json.dumps(summary['trials']))}. Best trial #{best['trial']} with dev metric
 <b>{next(v for k, v in best.items() if k.startswith('dev_')):.4f}</b>; its model
-{model_origin(best)}, evaluated once on the test set:</p>
+{model_origin(best)}, evaluated once on the test set.{why}</p>
 <table><tr><th>metric</th><th>value</th></tr>{metrics}</table>
 <h2>Best configuration (best.yaml)</h2><table>{rows}</table>
-<h2>Hyperparameter importance (fANOVA, round 1)</h2><table><tr><th>hyperparameter</th><th>importance</th></tr>
+<h2>Hyperparameter importance</h2>{_basis_html(summary)}<table><tr><th>hyperparameter</th><th>importance</th></tr>
 {imp}</table>
 <h2>Rounds (coarse to fine)</h2><table><tr><th>round</th><th>trials</th><th>space</th></tr>{rounds}</table>
 {_img(study_dir / 'parameters.png', 'dev metric against each hyperparameter')}
@@ -258,6 +292,11 @@ margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 8px;font-size:14px;text-a
     path = study_dir / "report.html"
     atomic_write_text(path, page)
     return path
+
+
+def _basis_html(summary: dict) -> str:
+    basis = summary.get("importance_basis")
+    return f"<p>{html.escape(describe_basis(basis))}.</p>" if basis else ""
 
 
 def _fmt(v) -> str:
