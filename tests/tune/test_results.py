@@ -79,7 +79,7 @@ def test_importance_says_how_many_trials_it_rests_on():
     basis = importance_basis(study)
     assert basis == {"round": 1, "trials": 6, "minimum": MIN_TRIALS, "indicative": True}
     assert describe_basis(basis) == f"fANOVA over 6 trials of round 1; indicative: fewer than {MIN_TRIALS}"
-    for i in range(MIN_TRIALS):
+    for _ in range(MIN_TRIALS):
         study.add_trial(optuna.trial.create_trial(value=0.6, user_attrs={"round": 0}))
     assert describe_basis(importance_basis(study)) == f"fANOVA over {6 + MIN_TRIALS} trials of round 1"
 
