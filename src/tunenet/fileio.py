@@ -43,6 +43,19 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def refuse_symlink(path: str | os.PathLike, error: type[Exception] = DataError) -> Path:
+    """``path`` itself, refused if it is a symbolic link (a run directory's files are its own, never links).
+
+    A link could make a command read (and a resume rewrite) a file outside the
+    directory the user named.
+    """
+    path = Path(path)
+    if path.is_symlink():
+        raise error(f"{path}: is a symbolic link (to {os.readlink(path)}); a run directory's files must be "
+                    "regular files inside it")
+    return path
+
+
 def read_json_object(path: str | os.PathLike) -> dict | None:
     """The JSON object in ``path``, None when the file is absent; a DataError when it is not a JSON object."""
     path = Path(path)
@@ -52,6 +65,8 @@ def read_json_object(path: str | os.PathLike) -> dict | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DataError(f"{path}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise DataError(f"{path}: not valid JSON (nested too deeply)") from None
     if not isinstance(data, dict):
         raise DataError(f"{path}: expected a JSON object")
     return data

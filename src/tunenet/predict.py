@@ -18,11 +18,12 @@ import numpy as np
 
 from .data import decode_labels, encode_features, scaler_from_dict
 from .errors import CheckpointError
+from .fileio import refuse_symlink
 from .nn.io import load
 
 
 def load_run_model(run_dir: str | os.PathLike):
-    path = Path(run_dir) / "model.safetensors"
+    path = refuse_symlink(Path(run_dir) / "model.safetensors", CheckpointError)
     if not path.is_file():
         raise CheckpointError(f"{run_dir}: no model.safetensors (is this a finished run directory?)")
     model = load(path)

@@ -35,7 +35,7 @@ from .diagnose.bias_variance import bias_variance
 from .diagnose.findings import diagnose_run
 from .diagnose.health import HealthMonitor
 from .errors import ConfigError, TunenetError
-from .fileio import atomic_write_text
+from .fileio import atomic_write_text, refuse_symlink
 from .nn.io import save as save_model
 from .nn.model import Sequential, mlp
 from .optim import make_optimizer, make_schedule, parse_clip
@@ -147,10 +147,12 @@ def build_trainer(config: RunConfig, model: Sequential, run_dir: Path | None, ca
 
 def read_run_config(run_dir: str | os.PathLike, overrides: dict | None = None) -> RunConfig:
     """The config saved in a run directory, with ``overrides`` applied (``--resume``)."""
-    path = Path(run_dir) / "config.yaml"
+    path = refuse_symlink(Path(run_dir) / "config.yaml", ConfigError)
     if not path.is_file():
         raise ConfigError(f"{run_dir}: not a run directory (no config.yaml)")
     data = read_config_file(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of option: value, got {type(data).__name__}")
     data.update(overrides or {})
     return from_dict(data, source=str(path))
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from .. import jit
 from ..errors import ConfigError, DataError
+from ..memory import check_bytes
 from .layers import BatchNorm, Dense, Dropout, Layer, ReLU, layer_from_config
 from .layers import activation as make_activation
 from .losses import Loss, SoftmaxCrossEntropy, add_penalty_grad, loss_for_output, penalty
@@ -287,6 +288,32 @@ class Sequential:
         return f"Sequential({self.layers!r}, output={self.output!r})"
 
 
+def count_parameters(n_in: int, hidden: Sequence[int], n_out: int, batchnorm: bool | str = False) -> int:
+    """Trainable parameters of :func:`mlp`'s network: ``sum_l (n_{l-1} + 1) n_l``, plus batch norm's.
+
+    Batch norm adds gamma and beta per hidden unit; before the activation it
+    also removes the Dense layer's bias (beta takes its role).
+    """
+    widths = [int(n_in), *map(int, hidden), int(n_out)]
+    units = sum(map(int, hidden))
+    extra = {False: 0, True: units, "before": units, "after": 2 * units}[batchnorm]
+    return sum((a + 1) * b for a, b in zip(widths, widths[1:])) + extra
+
+
+def check_model_memory(n_in: int, hidden: Sequence[int], n_out: int, batchnorm: bool | str = False,
+                       dtype=np.float32) -> None:
+    """Refuse, before allocating, a network whose weights, gradients and two optimiser moments exceed memory.
+
+    ``4 * parameters * itemsize`` bytes is a lower bound on what training it
+    takes (Adam keeps two moments per weight); the error names ``hidden``.
+    """
+    n = count_parameters(n_in, hidden, n_out, batchnorm)
+    check_bytes(4 * n * np.dtype(dtype).itemsize,
+                f"option 'hidden' {list(hidden)}: a network of {n:,} parameters (weights, gradients and "
+                f"optimiser state for {n_in} inputs and {n_out} outputs)", ConfigError,
+                "choose smaller hidden layers")
+
+
 def mlp(n_in: int, hidden: Sequence[int] = (256, 128), n_out: int = 10, activation: str = "relu",
         init: str = "he", batchnorm: bool | str = False, keep_prob: float | Sequence[float] = 1.0,
         output: str = "softmax", seed: int = 0, dtype=np.float32,
@@ -318,6 +345,7 @@ def mlp(n_in: int, hidden: Sequence[int] = (256, 128), n_out: int = 10, activati
     if len(keep) != len(hidden):
         raise ConfigError(f"keep_prob has {len(keep)} values for {len(hidden)} hidden layers")
     position = "before" if batchnorm is True else batchnorm
+    check_model_memory(n_in, hidden, n_out, position, dtype)
     rng = rng if rng is not None else np.random.default_rng(seed)
     layers: list[Layer] = []
     width = n_in

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CheckpointError
+from ..fileio import refuse_symlink
 from ..nn.io import model_tensors, restore_tensors
 from ..safefile import load_tensors, save_tensors
 from .history import History
@@ -65,10 +66,41 @@ def save_checkpoint(trainer, run_dir: str | os.PathLike) -> Path:
     return path
 
 
+def _check_meta(meta: dict, path: Path) -> None:
+    """Refuse a checkpoint document whose fields are not of the types :func:`save_checkpoint` writes."""
+    types = {"epoch": int, "step": int, "lr_factor": (int, float), "rng_state": dict, "optimizer": dict,
+             "callbacks": dict, "history": dict}
+    for key, kind in types.items():
+        if not isinstance(meta.get(key), kind) or isinstance(meta.get(key), bool):
+            raise CheckpointError(f"{path}: malformed checkpoint ({key!r} is missing or not a {kind})")
+    if not all(isinstance(v, dict) for v in meta["callbacks"].values()):
+        raise CheckpointError(f"{path}: malformed checkpoint (a callback's state is not an object)")
+    try:
+        np.random.default_rng(0).bit_generator.state = meta["rng_state"]
+        History.from_dict(meta["history"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise CheckpointError(f"{path}: malformed checkpoint (random generator state or history)") from None
+
+
+def _check_arrays(tensors: dict, path: Path, model) -> None:
+    dtype = model.dtype
+    for key, value in tensors.items():
+        if key.endswith("/best_values") and value.shape != model.flat_values.shape:
+            raise CheckpointError(f"{path}: {key} has shape {value.shape}, expected {model.flat_values.shape}")
+        if not key.startswith(("model/", "optim/")):
+            continue  # callbacks' arrays (the health monitor's statistics may be NaN)
+        if value.dtype != dtype:
+            raise CheckpointError(f"{path}: {key} is {value.dtype}, but the model is {dtype}")
+        if not np.isfinite(value).all():
+            raise CheckpointError(f"{path}: {key} holds a non-finite value (NaN or inf)")
+
+
 def load_checkpoint(trainer, run_dir: str | os.PathLike) -> None:
     """Restore a trainer (built with the same architecture) from its checkpoint."""
-    path = checkpoint_path(run_dir)
+    path = refuse_symlink(checkpoint_path(run_dir), CheckpointError)
     tensors, meta = load_tensors(path, CHECKPOINT_FORMAT)
+    _check_meta(meta, path)
+    _check_arrays(tensors, path, trainer.model)
     model = trainer.model
     if meta.get("architecture") != model.config():
         raise CheckpointError(f"{path}: the checkpoint's architecture differs from the run's configuration")
