@@ -29,6 +29,9 @@ def add_tune_arguments(p: argparse.ArgumentParser) -> None:
                                      "postgresql://USER:PASSWORD@HOST/DB")
     p.add_argument("--root", default="studies", help="folder of study directories (default: studies)")
     p.add_argument("--resume", metavar="STUDY", help="continue a study (its directory or name) to its budget")
+    p.add_argument("--warm-start", dest="warm_start", metavar="STUDY",
+                   help="start a new study with another study's best trials (its directory or name): a longer "
+                        "search builds on a shorter one")
     p.add_argument("--refit", action="store_true",
                    help="test the best configuration trained again on train + dev for its best epoch count, "
                         "not its trial's model (with --resume on a finished study: only refit)")
@@ -55,7 +58,7 @@ def run_tune(args: argparse.Namespace) -> int:
     summary = tune(base, space, trials=args.trials, rounds=args.rounds, workers=args.workers, sampler=args.sampler,
                    prune=args.prune, seed=seed, time_budget=parse_duration(args.time), study_name=args.study,
                    storage=args.storage, root=args.root, resume=args.resume, live=False if args.quiet else None,
-                   refit=args.refit, **({} if args.prune_min_trials is None
+                   refit=args.refit, warm_start=args.warm_start, **({} if args.prune_min_trials is None
                                         else {"prune_min_trials": args.prune_min_trials}))
     print_summary(summary)
     return 0

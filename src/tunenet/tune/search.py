@@ -254,8 +254,10 @@ def run_trial(study: optuna.Study, trial, r: int, settings: dict, data_for, stud
 
 
 def trial_note(t) -> str:
-    """Why a trial ended the way it did: its failure, pruning or time-budget stop ('' if none)."""
-    return str(t.user_attrs.get("fail_reason") or t.user_attrs.get("pruned") or t.user_attrs.get("stopped") or "")
+    """Why a trial ended the way it did: its failure, pruning or time-budget stop; else where it came from."""
+    warm = t.user_attrs.get("warm_start")
+    return str(t.user_attrs.get("fail_reason") or t.user_attrs.get("pruned") or t.user_attrs.get("stopped")
+               or (f"warm start: the best values of {warm}" if warm else ""))
 
 
 def study_done(study: optuna.Study) -> bool:

@@ -22,6 +22,7 @@ from .results import finalize
 from .search import PRUNE_MIN_TRIALS, PRUNERS, SAMPLERS, make_pruner, objective_metric, trial_note
 from .space import SearchSpace
 from .study import create_study, load_study, make_storage, save_settings, settings_of, study_dir_for
+from .warm import enqueue_warm_start, open_warm_study
 from .workers import launch_workers, monitor, worker_loop
 
 
@@ -65,9 +66,11 @@ def tune(base: RunConfig, space: SearchSpace, *, trials: int = 40, rounds: int =
          sampler: str = "random", prune: str = "none", seed: int = 0, time_budget: float | None = None,
          study_name: str | None = None, storage: str | None = None, root: str | os.PathLike = "studies",
          resume: str | None = None, live: bool | None = None, finalize_study: bool = True,
-         refit: bool = False, prune_min_trials: int = PRUNE_MIN_TRIALS) -> dict:
+         refit: bool = False, prune_min_trials: int = PRUNE_MIN_TRIALS, warm_start: str | None = None) -> dict:
     """Run a study to its budget and return the summary of :func:`~tunenet.tune.results.finalize`.
 
+    ``warm_start``: another study (name or directory) whose best trials are this new study's first
+    (:mod:`~tunenet.tune.warm`).
     ``prune_min_trials``: the median pruner's minimum of completed trials at an epoch (:func:`make_pruner`).
     ``refit``: test the best configuration refit on train + dev instead of its trial's model (a setting of
     the study; ``resume=..., refit=True`` turns it on for a study already run, which then only refits).
@@ -75,6 +78,8 @@ def tune(base: RunConfig, space: SearchSpace, *, trials: int = 40, rounds: int =
     workers = workers if workers is not None else (os.cpu_count() or 1)
     if workers < 0:
         raise ConfigError(f"--workers must be >= 0, got {workers}")
+    if resume and warm_start:
+        raise ConfigError("--warm-start starts a new study; it cannot be combined with --resume")
     if resume:
         study_name = Path(resume).name
         study_dir = Path(resume) if Path(resume).is_dir() else study_dir_for(study_name, root)
@@ -90,7 +95,11 @@ def tune(base: RunConfig, space: SearchSpace, *, trials: int = 40, rounds: int =
         study_name = study_name or f"{name_root}-{time.strftime('%Y%m%d-%H%M%S')}"
         study_dir = study_dir_for(study_name, root)
         settings = new_settings(base, space, trials, rounds, sampler, prune, seed, task, prune_min_trials)
+        warm = open_warm_study(warm_start, storage, root) if warm_start else None
         study = create_study(study_name, make_storage(storage, study_dir), settings, settings["direction"])
+        if warm is not None:
+            used = enqueue_warm_start(study, warm, space, settings["rounds"][0]["trials"])
+            settings["warm_start"] = {"study": warm.study_name, "trials": used}
     settings["deadline"] = time.time() + time_budget if time_budget else None
     settings["refit"] = bool(refit or settings.get("refit"))
     save_settings(study, settings)
