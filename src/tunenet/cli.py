@@ -168,7 +168,8 @@ def run_train(args: argparse.Namespace) -> int:
         config = load_config(args.config, overrides) if args.config else from_dict(overrides, base=RunConfig())
         name = Path(config.data).stem if "/" in config.data or "." in config.data else config.data
         run_dir = Path(args.run_dir or f"runs/{name}-{time.strftime('%Y%m%d-%H%M%S')}")
-    result = train_run(config, run_dir, resume=bool(args.resume), progress=False if args.quiet else None)
+    result = train_run(config, run_dir, resume=bool(args.resume), progress=False if args.quiet else None,
+                       notify=lambda message: print(message, file=sys.stderr, flush=True))
     print_metrics(result)
     return 0
 

@@ -28,3 +28,7 @@ class CheckpointError(TunenetError):
 
 class DivergenceError(TunenetError):
     """Training produced a NaN or infinite loss or gradient."""
+
+
+class LockedError(TunenetError):
+    """A run or study directory is in use by another process."""

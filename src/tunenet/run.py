@@ -15,6 +15,7 @@ The CLI (``tunenet train``), the tuner's trials and the labs all call
     health.json          per-layer activation/gradient statistics every 20 steps
     diagnosis.json       the findings of the network doctor
     report.html          one self-contained page with all of it
+    .lock                held (flock) by the process writing the directory
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import dataclasses
 import json
 import math
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +38,7 @@ from .diagnose.findings import diagnose_run
 from .diagnose.health import HealthMonitor
 from .errors import ConfigError, TunenetError
 from .fileio import atomic_write_text, refuse_symlink
+from .lock import DirectoryLock
 from .nn.io import save as save_model
 from .nn.model import Sequential, mlp
 from .optim import make_optimizer, make_schedule, parse_clip
@@ -126,7 +129,8 @@ def build_optimizer(config: RunConfig, model: Sequential):
 
 
 def build_trainer(config: RunConfig, model: Sequential, run_dir: Path | None, callbacks=(),
-                  progress: bool | None = None, image_shape=None, checkpoint: bool = True) -> Trainer:
+                  progress: bool | None = None, image_shape=None, checkpoint: bool = True,
+                  on_checkpoint=None) -> Trainer:
     """The trainer with the callbacks the config asks for (order matters for checkpoints)."""
     cbs = []
     if config.early_stopping:
@@ -135,7 +139,7 @@ def build_trainer(config: RunConfig, model: Sequential, run_dir: Path | None, ca
         cbs.append(ReduceLROnPlateau(config.monitor, patience=config.plateau))
     cbs.extend(callbacks)
     if run_dir is not None and checkpoint:
-        cbs.append(Checkpoint(run_dir, every=config.checkpoint_every))
+        cbs.append(Checkpoint(run_dir, every=config.checkpoint_every, on_save=on_checkpoint))
     if progress is not False:
         cbs.append(ProgressBar(force=progress))
     augment = parse_augment(config.augment, image_shape)
@@ -157,36 +161,102 @@ def read_run_config(run_dir: str | os.PathLike, overrides: dict | None = None) -
     return from_dict(data, source=str(path))
 
 
+#: What a resume from a checkpoint cannot change: the data and its split and normalisation, the model
+#: (the checkpoint holds its weights), the Generator (its state is restored, so the seed is spent) and the
+#: monitored metric (early stopping's and plateau's best values are of that metric). Everything else --
+#: lr, beta, beta1, beta2, eps, weight_decay, schedule, batch_size, epochs, l2, l1, clip, early_stopping,
+#: plateau, augment, threads, checkpoint_every -- is honoured from the next epoch on.
+RESUME_FIXED = ("data", "target", "dev", "test", "stratify", "normalize", "split_seed", "hidden", "activation",
+                "init", "batchnorm", "keep_prob", "optimizer", "seed", "monitor")
+#: Optimisers whose state is the same (one velocity ``v``): switching between them on resume is honoured.
+SAME_STATE = ({"momentum", "nesterov"},)
+
+
+def check_resume_changes(saved: RunConfig, config: RunConfig, run_dir) -> None:
+    """Refuse, in one line, changes a resume from a checkpoint cannot honour (:data:`RESUME_FIXED`)."""
+    changed = [name for name in RESUME_FIXED if getattr(saved, name) != getattr(config, name)]
+    if "optimizer" in changed and {saved.optimizer, config.optimizer} in SAME_STATE:
+        changed.remove("optimizer")
+    if not changed:
+        return
+
+    def show(value):
+        return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+    flags = ", ".join(f"--{n.replace('_', '-')} (the run has {show(getattr(saved, n))}, asked "
+                      f"{show(getattr(config, n))})" for n in changed)
+    raise ConfigError(f"{run_dir}: {flags} cannot change on --resume: the checkpoint holds the state of the run "
+                      "as it started (data, model, seed, optimiser kind, monitored metric); start a new run with "
+                      "--run-dir to change it")
+
+
 def train_run(config: RunConfig, run_dir: str | os.PathLike | None = None, *, resume: bool = False,
               callbacks=(), progress: bool | None = None, data: PreparedData | None = None,
-              checkpoint: bool = True, report: bool = True) -> RunResult:
+              checkpoint: bool = True, report: bool = True, notify=None) -> RunResult:
     """Train one configuration end to end and write its run directory.
+
+    The run directory is locked (``RUN_DIR/.lock``, :class:`~tunenet.lock.DirectoryLock`) for the whole
+    run: a second process on the same directory stops with a :class:`~tunenet.errors.LockedError`.
+    ``config.yaml`` is written before anything else, so a run killed at any point can be resumed.
 
     Parameters
     ----------
     resume : bool
         Continue from ``run_dir/checkpoint`` (bit-identical to an uninterrupted
-        run when the config is unchanged; with a changed ``lr``/``epochs`` it
-        continues with the new values: "babysitting").
+        run when the config is unchanged; with changed optimiser hyperparameters,
+        ``lr``, ``epochs``, ... it continues with the new values: "babysitting";
+        changes it cannot honour are refused, :func:`check_resume_changes`).
+        A run stopped before its first checkpoint has nothing to continue: it is
+        trained from scratch, and ``notify`` says so. A resume rewrites
+        ``config.yaml`` only once the run has moved on (its first new
+        checkpoint), so a babysitting resume that diverges leaves the run as it was.
     callbacks : extra training callbacks (the tuner's pruning reporter).
     data : already prepared data (the tuner reuses one split across trials).
     checkpoint : write resumable checkpoints (the tuner's trials do not need them).
     report : diagnose the run and write ``report.html`` (a few seconds of plotting).
+    notify : ``notify(message)`` for what the caller should tell the user (the CLI prints it).
     """
-    run_dir = Path(run_dir) if run_dir is not None else None
+    if run_dir is None:
+        return _train(config, None, False, callbacks, progress, data, checkpoint, report)
+    run_dir = Path(run_dir)
+    created = not run_dir.exists()
+    with DirectoryLock(run_dir, "run directory"):
+        continuing = resume and checkpoint_path(run_dir).is_file()
+        if resume and not continuing and notify is not None:
+            notify(f"note: {run_dir} has no checkpoint yet (it stopped before its first epoch ended): "
+                   "training it from scratch")
+        config_file = run_dir / "config.yaml"
+        if continuing and config_file.is_file():
+            check_resume_changes(read_run_config(run_dir), config, run_dir)
+        if not (resume and config_file.is_file()):
+            config.save(config_file)
+        try:
+            data = data or prepare_data(config)
+        except TunenetError:
+            if created:  # a mistake in the data: leave no half-made run directory behind
+                shutil.rmtree(run_dir, ignore_errors=True)
+            raise
+        return _train(config, run_dir, continuing, callbacks, progress, data, checkpoint, report,
+                      save_config=resume)
+
+
+def _train(config: RunConfig, run_dir: Path | None, continuing: bool, callbacks, progress, data, checkpoint,
+           report, save_config: bool = False) -> RunResult:
     data = data or prepare_data(config)
     model = build_model(config, data.X_train.shape[1], data.n_out, data.output)
     health = HealthMonitor()
+    saved = []
+
+    def save_config_once():  # a resume's config.yaml: written once the run has moved on
+        if save_config and not saved:
+            config.save(run_dir / "config.yaml")
+            saved.append(True)
+
     trainer = build_trainer(config, model, run_dir, [health, *callbacks], progress, data.dataset.image_shape,
-                            checkpoint)
-    if run_dir is not None:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        if resume:
-            if not checkpoint_path(run_dir).is_file():
-                raise ConfigError(f"{run_dir}: no checkpoint to resume from")
-            load_checkpoint(trainer, run_dir)
-            trainer.stop_training = False
-        config.save(run_dir / "config.yaml")
+                            checkpoint, on_checkpoint=save_config_once)
+    if continuing:
+        load_checkpoint(trainer, run_dir)
+        trainer.stop_training = False
     try:
         trainer.fit(data.X_train, data.y_train, data.X_dev, data.y_dev)
     finally:
@@ -196,6 +266,7 @@ def train_run(config: RunConfig, run_dir: str | os.PathLike | None = None, *, re
             health.save(run_dir)  # also after a DivergenceError: the evidence of what went wrong
     metrics = final_metrics(model, data, trainer)
     if run_dir is not None:
+        save_config_once()
         write_run_outputs(run_dir, config, model, data, trainer, metrics)
         diagnose_run(run_dir)
         if report:
@@ -249,4 +320,4 @@ def _jsonable(obj):
 
 
 __all__ = ["PreparedData", "RunResult", "TunenetError", "build_model", "build_optimizer", "build_trainer",
-           "final_metrics", "prepare_data", "read_run_config", "train_run"]
+           "check_resume_changes", "final_metrics", "prepare_data", "read_run_config", "train_run"]

@@ -147,18 +147,21 @@ class Checkpoint(Callback):
     The checkpoint holds weights, batch-norm state, optimiser state, schedule
     position, epoch/step, the Generator state, history and callback states;
     it is written atomically and only when the weights are finite.
+    ``on_save()`` is called after each checkpoint is written.
     """
 
-    def __init__(self, run_dir, every: int = 1) -> None:
+    def __init__(self, run_dir, every: int = 1, on_save=None) -> None:
         if every < 1:
             raise ConfigError(f"checkpoint every must be at least 1 epoch, got {every!r}")
-        self.run_dir, self.every = run_dir, every
+        self.run_dir, self.every, self.on_save = run_dir, every, on_save
 
     def on_epoch_end(self, trainer, logs):
         if trainer.epoch % self.every == 0 or trainer.stop_training or trainer.epoch == trainer.epochs:
             from .checkpoint import save_checkpoint
 
             save_checkpoint(trainer, self.run_dir)
+            if self.on_save is not None:  # e.g. the run's config.yaml, once the run has moved on
+                self.on_save()
 
 
 class ProgressBar(Callback):

@@ -96,7 +96,16 @@ def _check_arrays(tensors: dict, path: Path, model) -> None:
 
 
 def load_checkpoint(trainer, run_dir: str | os.PathLike) -> None:
-    """Restore a trainer (built with the same architecture) from its checkpoint."""
+    """Restore a trainer (built with the same architecture) from its checkpoint.
+
+    The optimiser's hyperparameters (``beta``, ``beta1``, ``beta2``, ``eps``,
+    ``weight_decay``, Nesterov or not) stay the trainer's own: they come from
+    the run's configuration, which a babysitting ``--resume --beta2 0.99``
+    changes, while the checkpoint restores only the optimiser's state (its
+    step counter ``t`` and slots ``v``, ``s``). With the configuration
+    unchanged the two agree and the run continues bit for bit. The learning
+    rate is set by the trainer at every epoch (or step) from the schedule.
+    """
     path = refuse_symlink(checkpoint_path(run_dir), CheckpointError)
     tensors, meta = load_tensors(path, CHECKPOINT_FORMAT)
     _check_meta(meta, path)
@@ -112,6 +121,7 @@ def load_checkpoint(trainer, run_dir: str | os.PathLike) -> None:
             _, slot, name = key.split("/", 2)
             slots.setdefault(slot, {})[name] = value
     optim["slots"] = slots
+    optim["hyper"] = trainer.optimizer.hyper  # the configuration's values, not the checkpoint's
     trainer.optimizer.load_state_dict(optim)
     for cb in trainer.callbacks:
         name = type(cb).__name__
