@@ -46,13 +46,18 @@ def digits_data():
 
 # -- scikit-learn's estimator checks ------------------------------------------------------------
 # max_iter=100 is what scikit-learn's own test suite passes to its MLPs; everything else is default.
-# The second pair turns on tunenet's own features. No check is skipped or expected to fail: the
-# only skips come from scikit-learn itself (check_decision_proba_consistency: "does not have a
-# decision_function method", like sklearn's MLPClassifier; check_array_api_input: "SCIPY_ARRAY_API
-# is not set", run with it set by test_array_api_check_runs_with_scipy_array_api below).
+# The second pair trains in float64 (the precision scikit-learn's MLP uses on these float64 inputs),
+# the third turns on tunenet's own features. The sample-weight checks run on every configuration and
+# pass in float64 without dropout; the only expected failures are listed, with their reason, in
+# _expected_failed_checks. The only skips come from scikit-learn itself
+# (check_decision_proba_consistency: "does not have a decision_function method", like sklearn's
+# MLPClassifier; check_array_api_input: "SCIPY_ARRAY_API is not set", run with it set by
+# test_array_api_check_runs_with_scipy_array_api below).
 CHECKED = [
     MLPClassifier(max_iter=100),
     MLPRegressor(max_iter=100),
+    MLPClassifier(max_iter=100, dtype="float64"),
+    MLPRegressor(max_iter=100, dtype="float64"),
     MLPClassifier(max_iter=100, optimizer="rmsprop", batchnorm=True, keep_prob=0.9, dtype="float64",
                   lr_schedule="exponential:0.99", clip_norm=5.0, l1=1e-5, init="he"),
     MLPRegressor(max_iter=100, optimizer="nesterov", learning_rate_init=0.01, batchnorm="after", keep_prob=[0.9],
@@ -60,7 +65,24 @@ CHECKED = [
 ]
 
 
-@parametrize_with_checks(CHECKED)
+def _expected_failed_checks(estimator):
+    """Checks that cannot pass, with the reason (none for float64 configurations).
+
+    float32 training: a row of weight 2 and the same row twice are summed in a different order,
+    and the fitted outputs differ by about 1e-7 relative, the tolerance of the sample-weight
+    equivalence checks (the float64 configurations pass them). Dropout draws different masks for
+    a repeated row than for a weighted one, so no dropout model passes them in any precision.
+    """
+    params = estimator.get_params()
+    if params["dtype"] in ("float64", np.float64) and params["keep_prob"] == 1.0:
+        return {}
+    reason = "float32 rounding of repeated vs weighted rows" if params["keep_prob"] == 1.0 else \
+        "dropout masks differ between repeated and weighted rows"
+    return {"check_sample_weight_equivalence_on_dense_data": reason,
+            "check_sample_weight_equivalence_on_sparse_data": reason}
+
+
+@parametrize_with_checks(CHECKED, expected_failed_checks=_expected_failed_checks)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
@@ -172,8 +194,9 @@ def test_early_stopping_scores_and_restores_best_weights(digits_data):
                         learning_rate_init=0.01, random_state=3).fit(X, y)
     assert len(clf.validation_scores_) == clf.n_iter_ == len(clf.loss_curve_) < 60
     assert clf.best_validation_score_ == max(clf.validation_scores_) and clf.best_loss_ is None
-    # the held-out split is scikit-learn's train_test_split, stratified, seeded from random_state
-    _, X_val, _, y_val = train_test_split(X, y, test_size=0.1, random_state=_seeds(3, 3)[2], stratify=y)
+    # the held-out split is scikit-learn's train_test_split seeded from random_state; like scikit-learn's
+    # MLP (which stratifies its one-column binarised target only) a multiclass target is not stratified
+    _, X_val, _, y_val = train_test_split(X, y, test_size=0.1, random_state=_seeds(3, 3)[2])
     assert clf.score(X_val, y_val) == pytest.approx(clf.best_validation_score_)
 
 
@@ -271,7 +294,7 @@ def test_partial_fit_continues_and_warm_start_keeps_weights(digits_data):
 @pytest.mark.parametrize("params,match", [
     (dict(alpha=-1.0), "'alpha' parameter"),
     (dict(activation="softplus"), "'activation' parameter"),
-    (dict(solver="lbfgs"), "'solver' parameter"),
+    (dict(solver="newton"), "'solver' parameter"),
     (dict(optimizer="adagrad"), "'optimizer' parameter"),
     (dict(init="normal:wide"), "'init' parameter"),
     (dict(lr_schedule="cosine"), "'lr_schedule' parameter"),
@@ -298,9 +321,13 @@ def test_inconsistent_parameters_raise_value_error(digits_data, params, match):
         MLPRegressor(max_iter=1, **params).fit(digits_data[0][:100], digits_data[1][:100])
 
 
-def test_one_class_is_refused():
-    with pytest.raises(ValueError, match="only one class"):
-        MLPClassifier().fit(np.ones((5, 2)), np.zeros(5))
+def test_one_class_fits_and_predicts_it():
+    """As scikit-learn: a one-class y fits and predicts that class (probability 1, one column per class)."""
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    clf = MLPClassifier((4,), max_iter=20, random_state=0).fit(X, np.full(20, "only"))
+    assert list(clf.classes_) == ["only"] and set(clf.predict(X)) == {"only"}
+    np.testing.assert_array_equal(clf.predict_proba(X), np.ones((20, 1)))
+    assert clf.score(X, np.full(20, "only")) == 1.0
 
 
 def test_tunenet_features_reach_the_engine(digits_data):

@@ -6,15 +6,17 @@ import math
 import os
 import warnings
 from numbers import Integral, Real
+from types import SimpleNamespace
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import threadpool_info
+from sklearn.utils.optimize import _check_optimize_result
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from threadpoolctl import threadpool_info, threadpool_limits
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, DivergenceError
 from ..nn import io as nn_io
 from ..nn.layers import Dense
 from ..nn.losses import Loss
@@ -72,10 +74,11 @@ class _BaseMLP(BaseEstimator):
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=1e-4,
                  batch_size="auto", learning_rate="constant", learning_rate_init=1e-3, power_t=0.5, max_iter=200,
-                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-8, n_iter_no_change=10, optimizer=None, beta=0.9, weight_decay=0.01, init="glorot",
-                 batchnorm=False, keep_prob=1.0, l1=0.0, lr_schedule=None, clip_norm=None, dtype="float32"):
+                 epsilon=1e-8, n_iter_no_change=10, max_fun=15000, optimizer=None, beta=0.9, weight_decay=0.01,
+                 init="glorot", batchnorm=False, keep_prob=1.0, l1=0.0, lr_schedule=None, clip_norm=None,
+                 explosion=None, dtype="float32"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -85,6 +88,7 @@ class _BaseMLP(BaseEstimator):
         self.learning_rate_init = learning_rate_init
         self.power_t = power_t
         self.max_iter = max_iter
+        self.shuffle = shuffle
         self.random_state = random_state
         self.tol = tol
         self.verbose = verbose
@@ -97,6 +101,7 @@ class _BaseMLP(BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.optimizer = optimizer
         self.beta = beta
         self.weight_decay = weight_decay
@@ -106,29 +111,31 @@ class _BaseMLP(BaseEstimator):
         self.l1 = l1
         self.lr_schedule = lr_schedule
         self.clip_norm = clip_norm
+        self.explosion = explosion
         self.dtype = dtype
 
     # -- fitting ------------------------------------------------------------
-    def _fit(self, X, y, incremental: bool):
+    def _fit(self, X, y, incremental: bool, sample_weight=None):
         first_pass = not hasattr(self, "model_") or (not self.warm_start and not incremental)
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         hidden = self._check_params()
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+            if np.all(sample_weight == 1):  # unit weights: the unweighted computation, bit for bit
+                sample_weight = None
         init_seed, train_seed, split_seed = _seeds(self.random_state, 3)
         if first_pass:
             self._initialize(X.shape[1], hidden, init_seed)
         elif self.early_stopping == (self.validation_scores_ is None):  # warm start that switched early_stopping
             self._reset_stopping()
+        if self._lbfgs:
+            return self._fit_lbfgs(X, y, sample_weight)
         stopper = self._trainer.callbacks[0] if incremental and hasattr(self, "_trainer") else None
-        X_val = y_val = None
+        X_val = y_val = w_val = None
         if self.early_stopping:
-            stratify = y if self._target in ("binary", "multiclass") else None
-            X, X_val, y, y_val = train_test_split(X, y, test_size=self.validation_fraction,
-                                                  random_state=split_seed, stratify=stratify)
-            if X_val.shape[0] < 2:
-                raise ValueError("The validation set is too small. Increase 'validation_fraction' "
-                                 "or the size of your dataset.")
+            X, X_val, y, y_val, sample_weight, w_val = self._validation_split(X, y, sample_weight, split_seed)
         n = X.shape[0]
         if self.batch_size == "auto":
             batch = min(200, n)
@@ -138,21 +145,90 @@ class _BaseMLP(BaseEstimator):
                               stacklevel=3)
             batch = int(np.clip(self.batch_size, 1, n))
         if stopper is None:
-            stopper = SklearnStopping(self, X_val, y_val)
+            stopper = SklearnStopping(self, X_val, y_val, w_val)
             self._trainer = self._make_trainer(batch, train_seed, stopper)
             # the divergence guard compares losses with the untrained network's first one, not with
             # the (much smaller) first loss of a warm-started or resumed run
             self._trainer.first_loss = self._first_loss
         self._trainer.epochs = self._trainer.epoch + (1 if incremental else self.max_iter)
         self._trainer.batch_size, self._trainer.threads = batch, _blas_threads()
+        self._trainer.shuffle, self._trainer.explosion = bool(self.shuffle), self.explosion
         stopper.n_samples, stopper.batch_size = n, batch
         self.n_iter_ = 0
         self._trainer.history = self.history_ = History()
-        self._trainer.fit(X, y)
+        try:
+            self._trainer.fit(X, y, sample_weight=sample_weight)
+        except DivergenceError as exc:
+            self._diverged(exc, stopper)
         self._first_loss = self._trainer.first_loss
         if not incremental and not stopper.stopped and self.n_iter_ == self.max_iter:
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
                           "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=3)
+        return self
+
+    @property
+    def _lbfgs(self) -> bool:
+        return self.solver == "lbfgs" and self.optimizer is None
+
+    def _validation_split(self, X, y, sample_weight, seed):
+        """scikit-learn's early-stopping split: ``validation_fraction`` held out, stratified for binary targets only.
+
+        Like scikit-learn (which stratifies on its one-column label-binarised
+        target), multiclass and multilabel targets are split at random, so a
+        class with one member is no error; sample weights are split with the rows.
+        """
+        stratify = (y == 1).reshape(-1, 1) if self._target == "binary" else None
+        arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+        parts = train_test_split(*arrays, test_size=self.validation_fraction, random_state=seed, stratify=stratify)
+        if parts[1].shape[0] < 2:
+            raise ValueError("The validation set is too small. Increase 'validation_fraction' "
+                             "or the size of your dataset.")
+        X, X_val, y, y_val = parts[:4]
+        w, w_val = (parts[4], parts[5]) if sample_weight is not None else (None, None)
+        return X, X_val, y, y_val, w, w_val
+
+    def _diverged(self, exc: DivergenceError, stopper: SklearnStopping) -> None:
+        """A non-finite loss (or, with ``explosion``, an exploding one) stopped training before its update.
+
+        With ``early_stopping`` the epoch scores NaN and the best weights seen
+        are back in place (as scikit-learn, which keeps them); otherwise a
+        ValueError with scikit-learn's wording and the user's learning rate.
+        """
+        where = str(exc).split(";")[0]
+        if self.early_stopping and self._best is not None:
+            self.n_iter_ += 1
+            self.loss_curve_.append(math.nan)
+            self.validation_scores_.append(math.nan)
+            stopper.stopped = True
+            warnings.warn(f"{where} (learning_rate_init={self.learning_rate_init:g}); the best weights by "
+                          "validation score are kept", ConvergenceWarning, stacklevel=4)
+            return
+        raise ValueError("Solver produced non-finite parameter weights. The input data may contain large values "
+                         f"and need to be preprocessed. ({where}, with learning_rate_init="
+                         f"{self.learning_rate_init:g}: scale the inputs, e.g. with StandardScaler, or lower "
+                         "learning_rate_init)") from None
+
+    def _fit_lbfgs(self, X, y, sample_weight):
+        """Full-batch L-BFGS-B on the model's flat buffer (:func:`tunenet.optim.lbfgs.minimize_lbfgs`)."""
+        from ..optim.lbfgs import minimize_lbfgs  # scipy.optimize is imported only when L-BFGS is used
+
+        def progress(iteration: int, J: float) -> None:
+            self.loss_curve_.append(J)
+            if self.verbose:
+                print(f"Iteration {iteration}, loss = {J:.8f}")
+
+        self.history_ = History()
+        with threadpool_limits(limits=_blas_threads()):
+            result = minimize_lbfgs(self.model_, X, y, loss=self._loss(), l2=float(self.alpha), l1=float(self.l1),
+                                    max_iter=self.max_iter, max_fun=self.max_fun, tol=float(self.tol),
+                                    sample_weight=sample_weight, callback=progress)
+        self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
+        self.loss_ = float(result.fun)
+        if self.loss_curve_:
+            self.best_loss_ = min(self.loss_curve_)
+        if not np.all(np.isfinite(self.model_.flat_values)):
+            raise ValueError("Solver produced non-finite parameter weights. The input data may contain large "
+                             "values and need to be preprocessed.")
         return self
 
     def _check_params(self) -> list[int]:
@@ -184,9 +260,12 @@ class _BaseMLP(BaseEstimator):
                           batchnorm=self.batchnorm, keep_prob=keep, output=output,
                           rng=np.random.default_rng(seed), dtype=np.dtype(self.dtype))
         self.n_outputs_, self.n_layers_ = n_out, len(hidden) + 2
-        self.out_activation_ = OUT_ACTIVATION[self._target]
+        self.out_activation_ = "exp" if getattr(self, "loss", None) == "poisson" else OUT_ACTIVATION[self._target]
         self.n_iter_, self.t_, self.loss_, self.loss_curve_ = 0, 0, math.nan, []
         self._first_loss = None
+        assigned = self.__dict__.pop("_assigned", {})
+        for name, arrays in assigned.items():  # coefs_ / intercepts_ set before the first fit
+            setattr(self, name, arrays)
         self._reset_stopping()
         if hasattr(self, "_trainer"):
             del self._trainer
@@ -236,7 +315,7 @@ class _BaseMLP(BaseEstimator):
         the weights: float64 outputs do not depend on how samples are batched.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32), accept_sparse=["csr", "csc"])
         return self._forward(X)
 
     def _forward(self, X: np.ndarray, chunk: int = 4096) -> np.ndarray:
@@ -252,12 +331,88 @@ class _BaseMLP(BaseEstimator):
 
     @property
     def coefs_(self) -> list[np.ndarray]:
+        """Weight matrix ``(n_in, n_out)`` of each Dense layer: live views into ``model_``'s buffer."""
+        if "model_" not in self.__dict__ and "coefs_" in self.__dict__.get("_assigned", {}):
+            return self._assigned["coefs_"]
         return [layer.W.value for layer in self.model_.layers if isinstance(layer, Dense)]
+
+    @coefs_.setter
+    def coefs_(self, arrays) -> None:
+        """Write the given matrices into the model's weights (kept until the first fit builds the model)."""
+        self._assign("coefs_", arrays, [layer.W for layer in self._dense_layers()])
 
     @property
     def intercepts_(self) -> list[np.ndarray]:
+        """Bias ``(n_out,)`` of each Dense layer (zeros where batch norm's beta replaces it)."""
+        if "model_" not in self.__dict__ and "intercepts_" in self.__dict__.get("_assigned", {}):
+            return self._assigned["intercepts_"]
         return [layer.b.value if layer.b is not None else np.zeros(layer.n_out, layer.W.value.dtype)
                 for layer in self.model_.layers if isinstance(layer, Dense)]
+
+    @intercepts_.setter
+    def intercepts_(self, arrays) -> None:
+        self._assign("intercepts_", arrays, [layer.b for layer in self._dense_layers()])
+
+    def _dense_layers(self) -> list[Dense]:
+        model = self.__dict__.get("model_")
+        return [] if model is None else [layer for layer in model.layers if isinstance(layer, Dense)]
+
+    def _assign(self, name: str, arrays, params) -> None:
+        """``coefs_``/``intercepts_`` assignment: copy into the model's buffers, in place.
+
+        Before the first fit there is no model yet: the list is kept (and may
+        still be filled in, as scikit-learn's tests do) and copied in when
+        ``fit``/``partial_fit`` builds the network.
+        """
+        if "model_" not in self.__dict__:
+            self.__dict__.setdefault("_assigned", {})[name] = arrays
+            return
+        arrays = list(arrays)
+        if len(arrays) != len(params):
+            raise ValueError(f"{name} needs {len(params)} arrays, one per Dense layer; got {len(arrays)}")
+        for i, (array, param) in enumerate(zip(arrays, params)):
+            if param is None:  # a Dense layer without bias (batch norm's beta replaces it)
+                if np.any(np.asarray(array)):
+                    raise ValueError(f"{name}[{i}]: this layer has no bias (batch norm follows); only zeros fit")
+                continue
+            array = np.asarray(array)
+            if array.shape != param.shape:
+                raise ValueError(f"{name}[{i}] has shape {array.shape}; the layer needs {param.shape}")
+            param.value[...] = array
+
+    @property
+    def _optimizer(self) -> SimpleNamespace:
+        """scikit-learn's private ``_optimizer.learning_rate``: the step size now, in scikit-learn's terms."""
+        check_is_fitted(self)
+        trainer = self.__dict__.get("_trainer")
+        lr = float(self.learning_rate_init)
+        if self._sklearn_schedule == "invscaling":  # the rate of the next epoch, as scikit-learn after each one
+            return SimpleNamespace(learning_rate=lr / (self.t_ + 1) ** self.power_t)
+        return SimpleNamespace(learning_rate=lr * (trainer.lr_factor if trainer is not None else 1.0))
+
+    def _loss_grad_lbfgs(self, packed, X, y, sample_weight=None, *buffers):
+        """scikit-learn's private ``_loss_grad_lbfgs``: ``(J, dJ/dtheta)`` at ``theta`` = ``packed``, in float64.
+
+        ``packed`` is scikit-learn's layout (every ``coefs_`` raveled, then every
+        ``intercepts_``); ``y`` its label-binarised target. The cost is computed
+        on a float64 copy of the network; the estimator itself is not changed.
+        ``buffers`` (scikit-learn's work arrays) are not needed.
+        """
+        from ..optim.lbfgs import float64_twin
+
+        twin = float64_twin(self.model_)
+        twin = twin if twin is not self.model_ else self.model_.copy()
+        dense = [layer for layer in twin.layers if isinstance(layer, Dense)]
+        params = [layer.W for layer in dense] + [layer.b for layer in dense if layer.b is not None]
+        offset = 0
+        for p in params:
+            p.value[...] = np.asarray(packed[offset:offset + p.size], dtype=np.float64).reshape(p.shape)
+            offset += p.size
+        y = np.asarray(y)
+        if self._target == "binary":
+            y = y.reshape(-1)
+        J, _ = twin.loss_and_grads(X, y, float(self.alpha), float(self.l1), self._loss(), sample_weight)
+        return J, np.concatenate([p.grad.reshape(-1) for p in params])
 
     def __setstate__(self, state):
         """Unpickling (and ``copy.deepcopy``): re-link the weights to the flat buffers the optimiser updates.
@@ -282,6 +437,7 @@ class _BaseMLP(BaseEstimator):
                 setattr(layer, key, np.array(value))
         optimizer = getattr(self.__dict__.get("_trainer"), "optimizer", None)
         if optimizer is not None:
+            optimizer.flat = flat  # the optimiser steps the buffer the layers read (issue 15)
             optimizer.slots = {k: np.array(v) for k, v in optimizer.slots.items()}
             optimizer._work = [np.array(w) for w in optimizer._work]
 
@@ -334,7 +490,7 @@ class _BaseMLP(BaseEstimator):
                 est.classes_ = np.asarray(meta["classes"], dtype=object if dtype.kind == "O" else dtype)
             est.n_outputs_ = model.n_out
             est.n_layers_ = sum(isinstance(layer, Dense) for layer in model.layers) + 1
-            est.out_activation_ = OUT_ACTIVATION[est._target]
+            est.out_activation_ = "exp" if params.get("loss") == "poisson" else OUT_ACTIVATION[est._target]
             est.loss_curve_, est.n_iter_, est.t_ = list(meta["loss_curve"]), meta["n_iter"], meta["t"]
             est.loss_, est.best_loss_ = meta["loss"], meta["best_loss"]
             est.validation_scores_ = meta["validation_scores"]

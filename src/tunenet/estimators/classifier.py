@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, softmax
 from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.utils._available_if import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets, unique_labels
 from sklearn.utils.validation import column_or_1d, validate_data
 
@@ -22,7 +23,9 @@ class _MultilabelLogLoss(Loss):
 
     name = "multilabel_log_loss"
 
-    def data_loss(self, logits, y):
+    def data_loss(self, logits, y, sample_weight=None):
+        if sample_weight is not None:
+            return self.weighted(logits, y, sample_weight)
         m, z = logits.shape[0], logits
         y = np.asarray(y, dtype=logits.dtype)
         value = float(np.sum(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))) / m)
@@ -30,6 +33,10 @@ class _MultilabelLogLoss(Loss):
 
     def predict_proba(self, logits):
         return expit(logits)
+
+    def per_sample(self, logits, y):
+        z, y = logits, np.asarray(y, dtype=logits.dtype)
+        return np.sum(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))), axis=1), expit(z) - y
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
     __doc__ = f"""Multi-layer perceptron classifier trained by tunenet: a drop-in for scikit-learn's.
@@ -60,7 +67,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return _MultilabelLogLoss() if self._target == "multilabel" else None
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, multi_output=True, dtype=np.dtype(self.dtype), reset=reset)
+        X, y = validate_data(self, X, y, multi_output=True, dtype=np.dtype(self.dtype), reset=reset,
+                             accept_sparse=["csr", "csc"])
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
@@ -77,34 +85,35 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         target = "multilabel" if y.ndim == 2 else "binary" if len(self.classes_) == 2 else "multiclass"
         if not reset and getattr(self, "_target", target) != target:
             raise ValueError(f"y is a {target} target; the model was fitted on a {self._target} one")
-        if target != "multilabel" and len(self.classes_) < 2:
-            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes, but the data "
-                             f"contains only one class: {self.classes_[0]!r}")
         self._target = target
         if target == "multilabel":
             return X, y.astype(np.int8)
         return X, np.searchsorted(self.classes_, y).astype(np.int64)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Train the network on ``X`` for up to ``max_iter`` epochs.
+    def fit(self, X, y, sample_weight=None):
+        """Train the network on ``X`` for up to ``max_iter`` epochs (or L-BFGS iterations).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training inputs.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training inputs (scipy.sparse CSR/CSC stays sparse in the first layer).
         y : array-like of shape (n_samples,) or (n_samples, n_classes)
-            Class labels, or a multilabel indicator matrix.
+            Class labels, or a multilabel indicator matrix. One class is allowed
+            (every prediction is then that class).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights: each loss is their weighted mean.
 
         Returns
         -------
         self : MLPClassifier
             The fitted estimator.
         """
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight)
 
+    @available_if(lambda est: not est._lbfgs)
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over ``(X, y)``, continuing from the current weights and optimiser state.
 
         Parameters
@@ -113,6 +122,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             Training inputs.
         y : array-like of shape (n_samples,) or (n_samples, n_classes)
             Class labels (a subset of ``classes``).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights.
         classes : array-like of shape (n_classes,), default=None
             Every class of the problem; required on the first call only.
 
@@ -123,11 +134,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """
         if _check_partial_fit_first_call(self, classes) and np.ndim(y) == 2 and np.shape(y)[1] > 1:
             self.classes_ = unique_labels(y)  # multilabel: the indicator's columns are the classes
-        return self._fit(X, y, incremental=True)
+        return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
     def _predict_index(self, logits: np.ndarray) -> np.ndarray:
         proba = self._proba(logits)
-        return (proba > 0.5).astype(np.int64) if self._target == "multilabel" else proba.argmax(axis=1)
+        if self._target == "multilabel":
+            return (proba > 0.5).astype(np.int64)
+        return np.minimum(proba.argmax(axis=1), len(self.classes_) - 1)  # one class: always index 0
 
     def _proba(self, logits: np.ndarray) -> np.ndarray:
         if self._target == "binary":
@@ -135,9 +148,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return np.stack([1 - p, p], axis=1)
         return expit(logits) if self._target == "multilabel" else softmax(logits, axis=1)
 
-    def _encoded_score(self, X, y) -> float:
+    def _encoded_score(self, X, y, sample_weight=None) -> float:
         pred = self._predict_index(self._forward(X))
-        return float(np.mean(np.all(pred == y, axis=1) if pred.ndim == 2 else pred == y))
+        return float(np.average(np.all(pred == y, axis=1) if pred.ndim == 2 else pred == y, weights=sample_weight))
 
     def predict(self, X):
         """Predicted class labels.
@@ -190,4 +203,5 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
+        tags.input_tags.sparse = True
         return tags

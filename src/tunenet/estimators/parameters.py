@@ -45,13 +45,16 @@ class Parsed(Options):
 PARAMETER_CONSTRAINTS: dict = {
     "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
     "activation": [StrOptions(set(ACTIVATIONS))],
-    "solver": [StrOptions({"adam", "sgd"})],
+    "solver": [StrOptions({"adam", "sgd", "lbfgs"})],
     "alpha": [Interval(Real, 0, None, closed="left")],
     "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
     "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
     "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
     "power_t": [Interval(Real, 0, None, closed="left")],
     "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "shuffle": ["boolean"],
+    "max_fun": [Interval(Integral, 1, None, closed="left")],
+    "explosion": [None, Interval(Real, 1, None, closed="neither")],
     "random_state": ["random_state"],
     "tol": [Interval(Real, 0, None, closed="left")],
     "verbose": ["verbose"],
@@ -84,17 +87,21 @@ PARAMETERS_DOC = """
         Units in each hidden layer.
     activation : {'relu', 'tanh', 'logistic', 'identity', 'sigmoid', 'linear', 'leaky_relu'}, default='relu'
         Hidden activation; scikit-learn's 'logistic' is tunenet's 'sigmoid', 'identity' is 'linear'.
-    solver : {'adam', 'sgd'}, default='adam'
+    solver : {'adam', 'sgd', 'lbfgs'}, default='adam'
         scikit-learn's optimisers, reproduced when ``optimizer`` is None: 'adam' is
         tunenet's Adam with ``beta_1, beta_2, epsilon`` (scikit-learn adds epsilon
         before the bias correction, tunenet after: the same unless epsilon matters); 'sgd' is
         scikit-learn's ``v = momentum*v - lr*g`` (Nesterov if ``nesterovs_momentum``),
         i.e. tunenet's momentum/nesterov with ``beta=momentum`` and
         ``lr = learning_rate_init / (1 - momentum)`` (plain SGD when ``momentum=0``).
-        scikit-learn's 'lbfgs' is not offered.
+        'lbfgs' is full-batch L-BFGS-B through scipy.optimize on the model's flat
+        buffer (:func:`tunenet.optim.lbfgs.minimize_lbfgs`, in float64), bounded by
+        ``max_iter`` iterations and ``max_fun`` evaluations, stopping at ``tol``
+        on the projected gradient; no ``partial_fit`` (as scikit-learn).
     alpha : float, default=1e-4
         L2 penalty ``alpha/(2m) * sum ||W||_F^2`` per mini-batch of m samples
-        (scikit-learn's and tunenet's ``l2`` convention alike; biases excluded).
+        (scikit-learn's and tunenet's ``l2`` convention alike; biases excluded;
+        with sample weights ``m`` is their sum).
     batch_size : int or 'auto', default='auto'
         Mini-batch size; 'auto' is ``min(200, n_samples)``.
     learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
@@ -105,7 +112,9 @@ PARAMETERS_DOC = """
     power_t : float, default=0.5
         Exponent of ``learning_rate='invscaling'``.
     max_iter : int, default=200
-        Maximum number of epochs per ``fit``.
+        Maximum number of epochs per ``fit`` (L-BFGS iterations with 'lbfgs').
+    shuffle : bool, default=True
+        Reshuffle the rows every epoch (from ``random_state``); False keeps their order.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, shuffling, dropout and the early-stopping split
         (None: fresh OS entropy; NumPy's global state is never used).
@@ -131,6 +140,8 @@ PARAMETERS_DOC = """
         Adam's, AdamW's and RMSprop's ``eps``.
     n_iter_no_change : int or inf, default=10
         Epochs without ``tol`` improvement tolerated before stopping.
+    max_fun : int, default=15000
+        Most loss-and-gradient evaluations of 'lbfgs'.
     optimizer : {'sgd', 'momentum', 'nesterov', 'rmsprop', 'adam', 'adamw'} or None, default=None
         A tunenet optimiser with tunenet's conventions (see ``docs/optimizers.md``);
         when given it replaces ``solver`` and ``learning_rate_init`` is its ``lr`` as is.
@@ -153,6 +164,11 @@ PARAMETERS_DOC = """
         (a function of the epoch, see ``tunenet.optim.make_schedule``).
     clip_norm : float or None, default=None
         Clip the gradient to this global norm before each step.
+    explosion : float > 1 or None, default=None
+        The divergence guard: training stops on a non-finite loss or gradient
+        (a ValueError quoting ``learning_rate_init``; with ``early_stopping`` the
+        best weights are kept and the epoch scores NaN). A number also stops on a
+        loss ``explosion`` times the first step's (tunenet's trainer uses 100).
     dtype : {'float32', 'float64'}, default='float32'
         Precision of the weights and of training.
 """

@@ -32,10 +32,12 @@ class SklearnStopping(Callback):
         Receives the fitted attributes (``loss_curve_``, ``n_iter_``, ...).
     X_val, y_val : ndarray or None
         Held-out data for ``early_stopping`` (encoded targets).
+    w_val : ndarray or None
+        Held-out sample weights: the validation score is then weighted.
     """
 
-    def __init__(self, estimator, X_val=None, y_val=None) -> None:
-        self.estimator, self.X_val, self.y_val = estimator, X_val, y_val
+    def __init__(self, estimator, X_val=None, y_val=None, w_val=None) -> None:
+        self.estimator, self.X_val, self.y_val, self.w_val = estimator, X_val, y_val, w_val
         self.n_samples, self.batch_size = 1, 1
         self.stopped = False
 
@@ -62,7 +64,7 @@ class SklearnStopping(Callback):
         if est.verbose:
             print(f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
         if self.X_val is not None:
-            score = est._encoded_score(self.X_val, self.y_val)
+            score = est._encoded_score(self.X_val, self.y_val, self.w_val)
             est.validation_scores_.append(score)
             if est.verbose:
                 print(f"Validation score: {score:f}")

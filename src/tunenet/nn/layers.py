@@ -30,6 +30,7 @@ activation's output, ``LeakyReLU._positive`` the mask ``x > 0``.
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 from scipy.special import expit
 
 from .. import jit
@@ -114,6 +115,8 @@ class Dense(Layer):
     ``bias=False`` when batch norm follows (its beta plays the bias's role).
     The products are single BLAS calls writing into preallocated arrays
     (``Z``, ``dX``: work arrays; ``dW``, ``db``: the flat gradient buffer).
+    A scipy.sparse ``X`` (CSR/CSC, first layer only) is never densified:
+    ``X @ W`` and ``X.T @ dZ`` are sparse-dense products.
     """
 
     kind = "dense"
@@ -148,6 +151,8 @@ class Dense(Layer):
             )
         self._x = x
         W = self.W.value
+        if sparse.issparse(x):  # first layer on scipy.sparse input: X @ W without densifying X
+            return np.asarray(x @ W, dtype=np.result_type(x.dtype, W.dtype))
         if training:
             return np.matmul(x, W, out=self._buffer("z", (x.shape[0], self.n_out), np.result_type(x, W)))
         return x @ W
@@ -160,7 +165,10 @@ class Dense(Layer):
     def backward_products(self, dz: np.ndarray) -> np.ndarray | None:
         """``dW = X.T @ dZ`` and (if ``propagate``) ``dX = dZ @ W.T``; ``db`` is the caller's."""
         W = self.W.value
-        np.matmul(self._x.T, dz, out=self.W.grad)                   # dW = X.T @ dZ
+        if sparse.issparse(self._x):
+            self.W.grad[...] = self._x.T @ dz                       # dW = X.T @ dZ, X sparse
+        else:
+            np.matmul(self._x.T, dz, out=self.W.grad)               # dW = X.T @ dZ
         if not self.propagate:
             return None
         dx = self._buffer("dx", (dz.shape[0], self.n_in), np.result_type(dz, W))

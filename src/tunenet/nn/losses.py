@@ -13,6 +13,16 @@ through the logits. ``m`` is the number of samples in the batch.
 Logits have shape ``(m, k)``. Labels are integer class indices ``(m,)`` (or
 one-hot ``(m, k)`` for softmax), ``{0, 1}`` of shape ``(m,)`` or ``(m, 1)`` for
 the sigmoid, real targets ``(m, k)`` or ``(m,)`` for mean squared error.
+
+Sample weights. Every ``data_loss`` takes an optional ``sample_weight`` ``w``
+of shape ``(m,)`` (finite, >= 0, positive sum) and then returns the weighted
+mean of the per-sample losses ``l_i`` and its gradient:
+
+    J = sum_i w_i l_i / sum_i w_i,    dJ/dz_i = w_i / sum_j w_j * dl_i/dz_i
+
+(``w = 1`` is the plain mean). The penalty's ``m`` becomes ``sum_i w_i``, as in
+scikit-learn, so integer weights equal repeated rows. Each loss states its
+``l_i`` and ``dl_i/dz_i`` in :meth:`Loss.per_sample`.
 """
 
 from __future__ import annotations
@@ -66,8 +76,27 @@ class Loss:
         value, dlogits = self.data_loss(logits, y)
         return value + penalty(params, l2, l1, logits.shape[0]), dlogits
 
-    def data_loss(self, logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    def data_loss(self, logits: np.ndarray, y: np.ndarray,
+                  sample_weight: np.ndarray | None = None) -> tuple[float, np.ndarray]:
         raise NotImplementedError
+
+    def per_sample(self, logits: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(l, dl)``: each sample's loss ``l_i`` ``(m,)`` and its gradient ``dl_i/dz_i`` ``(m, k)`` (not / m)."""
+        raise NotImplementedError
+
+    def weighted(self, logits: np.ndarray, y: np.ndarray, sample_weight) -> tuple[float, np.ndarray]:
+        """``J = sum_i w_i l_i / sum_i w_i`` and ``dJ/dz_i = w_i dl_i / sum_j w_j`` from :meth:`per_sample`."""
+        m = logits.shape[0]
+        w = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+        if w.shape != (m,):
+            raise DataError(f"{self.name}: sample_weight has shape {w.shape}; expected ({m},)")
+        total = float(w.sum())
+        if not (np.all(np.isfinite(w)) and np.all(w >= 0) and total > 0):
+            raise DataError(f"{self.name}: sample_weight must be finite, >= 0 and not all zero")
+        losses, dl = self.per_sample(logits, y)
+        c = w / total
+        dlogits = dl * c.astype(logits.dtype).reshape((m,) + (1,) * (dl.ndim - 1))
+        return float(np.dot(c, losses.astype(np.float64))), dlogits.astype(logits.dtype, copy=False)
 
     def predict_proba(self, logits: np.ndarray) -> np.ndarray:
         """The model's output distribution (or value) from its logits."""
@@ -101,7 +130,9 @@ class SoftmaxCrossEntropy(Loss):
     name = "softmax_cross_entropy"
     output = "softmax"
 
-    def data_loss(self, logits, y):
+    def data_loss(self, logits, y, sample_weight=None):
+        if sample_weight is not None:
+            return self.weighted(logits, y, sample_weight)
         m, k = logits.shape
         y = np.asarray(y)
         shifted = logits - logits.max(axis=1, keepdims=True)
@@ -141,6 +172,23 @@ class SoftmaxCrossEntropy(Loss):
         shifted = logits - logits.max(axis=1, keepdims=True)
         exp = np.exp(shifted)
         return exp / exp.sum(axis=1, keepdims=True)
+
+    def per_sample(self, logits, y):
+        """``l_i = logsumexp(z_i) - z_i . onehot(y_i)``, ``dl_i = softmax(z_i) - onehot(y_i)``."""
+        m, k = logits.shape
+        y = np.asarray(y)
+        if y.ndim == 1:
+            if y.shape != (m,):
+                raise DataError(f"{self.name}: labels have shape {y.shape}; expected ({m},)")
+            onehot = np.zeros_like(logits)
+            onehot[np.arange(m), _class_indices(y, k, self.name)] = 1
+        elif y.shape != logits.shape:
+            raise DataError(f"{self.name}: one-hot labels have shape {y.shape}, logits {logits.shape}")
+        else:
+            onehot = y.astype(logits.dtype)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        log_sums = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        return np.sum(onehot * (log_sums - shifted), axis=1), np.exp(shifted - log_sums) - onehot
 
 
 @jit.kernel()
@@ -212,7 +260,9 @@ class SigmoidBinaryCrossEntropy(Loss):
     name = "sigmoid_binary_cross_entropy"
     output = "sigmoid"
 
-    def data_loss(self, logits, y):
+    def data_loss(self, logits, y, sample_weight=None):
+        if sample_weight is not None:
+            return self.weighted(logits, y, sample_weight)
         m = logits.shape[0]
         y = _class_indices(np.asarray(y).reshape(-1), 2, self.name).reshape(logits.shape).astype(logits.dtype)
         z = logits
@@ -222,6 +272,13 @@ class SigmoidBinaryCrossEntropy(Loss):
     def predict_proba(self, logits):
         p = expit(logits.reshape(-1))
         return np.stack([1 - p, p], axis=1)
+
+    def per_sample(self, logits, y):
+        """``l_i = max(z_i, 0) - z_i y_i + log(1 + exp(-|z_i|))``, ``dl_i = sigmoid(z_i) - y_i``."""
+        y = _class_indices(np.asarray(y).reshape(-1), 2, self.name).reshape(logits.shape).astype(logits.dtype)
+        z = logits
+        losses = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+        return losses.reshape(z.shape[0], -1).sum(axis=1), expit(z) - y
 
 
 class MeanSquaredError(Loss):
@@ -233,13 +290,53 @@ class MeanSquaredError(Loss):
     name = "mean_squared_error"
     output = "linear"
 
-    def data_loss(self, logits, y):
+    def data_loss(self, logits, y, sample_weight=None):
+        if sample_weight is not None:
+            return self.weighted(logits, y, sample_weight)
         m = logits.shape[0]
         y = np.asarray(y, dtype=logits.dtype).reshape(m, -1)
         if y.shape != logits.shape:
             raise DataError(f"{self.name}: targets have shape {y.shape}; the model outputs {logits.shape}")
         diff = logits - y
         return float(0.5 * np.vdot(diff, diff) / m), diff / logits.dtype.type(m)
+
+    def per_sample(self, logits, y):
+        """``l_i = ||z_i - y_i||^2 / 2``, ``dl_i = z_i - y_i``."""
+        y = np.asarray(y, dtype=logits.dtype).reshape(logits.shape[0], -1)
+        if y.shape != logits.shape:
+            raise DataError(f"{self.name}: targets have shape {y.shape}; the model outputs {logits.shape}")
+        diff = logits - y
+        return 0.5 * np.sum(diff * diff, axis=1), diff
+
+
+class PoissonDeviance(Loss):
+    """Half the Poisson deviance with a log link (scikit-learn's ``loss='poisson'``): predictions ``exp(z)``.
+
+    ``l_i = sum_k [y_ik log(y_ik / exp(z_ik)) - y_ik + exp(z_ik)]`` (``0 log 0 = 0``),
+    ``dl_i/dz_i = exp(z_i) - y_i``; ``J = (1/m) sum_i l_i``. Targets must be >= 0.
+    """
+
+    name = "poisson_deviance"
+    output = "linear"
+
+    def per_sample(self, logits, y):
+        y = np.asarray(y, dtype=logits.dtype).reshape(logits.shape[0], -1)
+        if y.shape != logits.shape:
+            raise DataError(f"{self.name}: targets have shape {y.shape}; the model outputs {logits.shape}")
+        if np.any(y < 0):
+            raise DataError(f"{self.name}: targets must be >= 0 for the Poisson loss")
+        mu = np.exp(logits)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            term = np.where(y > 0, y * (np.log(np.where(y > 0, y, 1)) - logits), 0)
+        return np.sum(term - y + mu, axis=1), mu - y
+
+    def data_loss(self, logits, y, sample_weight=None):
+        if sample_weight is None:
+            sample_weight = np.ones(logits.shape[0])
+        return self.weighted(logits, y, sample_weight)
+
+    def predict_proba(self, logits):
+        return np.exp(logits)
 
 
 LOSSES: dict[str, type[Loss]] = {

@@ -166,19 +166,21 @@ class Sequential:
             grad = backward(grad)
 
     def loss_and_grads(self, X: np.ndarray, y: np.ndarray, l2: float = 0.0, l1: float = 0.0,
-                       loss: Loss | None = None) -> tuple[float, np.ndarray]:
+                       loss: Loss | None = None, sample_weight: np.ndarray | None = None) -> tuple[float, np.ndarray]:
         """One training-mode forward and backward pass; gradients include the penalty.
 
         Returns ``(J, logits)``: ``J = data_loss + penalty`` on the batch and the
         logits ``(m, n_out)`` it was computed from (a work array, valid until
         the next training step). Also sets ``last_data_loss`` (``J`` without
         the penalty) and ``last_correct``: the number of correctly classified
-        rows when the fused softmax kernel computed it, else None.
+        rows when the fused softmax kernel computed it, else None. With
+        ``sample_weight`` ``w`` the data loss is the weighted mean and the
+        penalty's ``m`` is ``sum(w)`` (see :mod:`tunenet.nn.losses`).
         """
         loss = loss or self.loss
         m = X.shape[0]
         if self._fused_head and type(loss) is SoftmaxCrossEntropy and getattr(y, "shape", None) == (m,) \
-                and y.dtype.kind in "iu":
+                and y.dtype.kind in "iu" and sample_weight is None:
             out = X
             for forward in self._head_forward:
                 out = forward(out)
@@ -191,7 +193,11 @@ class Sequential:
                 grad = backward(grad)
         else:
             logits = self.forward(X, training=True)
-            data_loss, dlogits = loss.data_loss(logits, y)
+            if sample_weight is None:
+                data_loss, dlogits = loss.data_loss(logits, y)
+            else:
+                data_loss, dlogits = loss.data_loss(logits, y, sample_weight=sample_weight)
+                m = float(np.sum(sample_weight))
             self.last_correct = None
             self.backward(dlogits)
         self.last_data_loss = data_loss  # J without the penalty, for the trainer's train_loss

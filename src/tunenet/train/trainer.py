@@ -132,6 +132,8 @@ class Trainer:
         self.restored_epoch: int | None = None
         self.grad_norm = math.nan
         self.first_loss: float | None = None  # the loss of the very first step, for the explosion check
+        self.explosion: float | None = EXPLOSION  # None: only a non-finite loss or gradient is divergence
+        self.shuffle = True  # False: every epoch visits the rows in the given order
 
     def base_lr(self, epoch: int) -> float:
         """The schedule's learning rate before ``lr_factor`` (plateau reductions)."""
@@ -144,15 +146,19 @@ class Trainer:
             getattr(cb, hook)(self, *args)
 
     def fit(self, X: np.ndarray, y: np.ndarray, X_dev: np.ndarray | None = None,
-            y_dev: np.ndarray | None = None) -> History:
-        """Train until ``epochs`` are done or a callback stops training."""
+            y_dev: np.ndarray | None = None, sample_weight: np.ndarray | None = None) -> History:
+        """Train until ``epochs`` are done or a callback stops training.
+
+        ``sample_weight`` (shape ``(m,)``) makes each batch's loss a weighted mean
+        (see :mod:`tunenet.nn.losses`); ``X`` may be scipy.sparse.
+        """
         model = self.model
         X = X.astype(model.dtype, copy=False)
         if X.shape[0] == 0:
             raise DataError("the training set is empty")
         if X_dev is not None:
             X_dev = X_dev.astype(model.dtype, copy=False)
-        batches = MiniBatches(X, y, self.batch_size, self.rng)
+        batches = MiniBatches(X, y, self.batch_size, self.rng if self.shuffle else None, sample_weight)
         per_step = getattr(self.schedule, "per_step", False)
         self.stop_training = False
         # overflow to inf/NaN is caught by the divergence check; NumPy need not warn as well
@@ -177,11 +183,12 @@ class Trainer:
                 xb = self.augment(xb, self.rng)
             if per_step:
                 opt.lr = self.base_lr(self.epoch) * self.lr_factor
-            value, logits = model.loss_and_grads(xb, yb, self.l2, self.l1, self.loss)
+            value, logits = model.loss_and_grads(xb, yb, self.l2, self.l1, self.loss, batches.weights)
             g2 = float(np.dot(model.flat_grads, model.flat_grads))
             if self.first_loss is None:
                 self.first_loss = value
-            if not (math.isfinite(value) and math.isfinite(g2)) or value > EXPLOSION * max(self.first_loss, 1e-3):
+            exploded = self.explosion is not None and value > self.explosion * max(self.first_loss, 1e-3)
+            if not (math.isfinite(value) and math.isfinite(g2)) or exploded:
                 raise DivergenceError(self._divergence_message(value, g2))
             self.grad_norm = math.sqrt(g2)
             m = xb.shape[0]
