@@ -164,3 +164,26 @@ def test_a_trial_running_at_the_deadline_stops_with_its_best_epoch(tmp_path):
     assert state == optuna.trial.TrialState.COMPLETE and done.value is not None
     assert done.user_attrs["epochs"] == 1
     assert trial_note(done) == "time budget reached: stopped after epoch 1"
+
+
+def test_a_surplus_claim_does_not_shift_the_later_trials(tmp_path):
+    """Two workers racing for a round's last slot use up a trial number; the next trial still gets the values
+    and seed it would have had without the race."""
+    from tunenet.config import RunConfig
+    from tunenet.tune.search import claim_trial, trial_index
+    from tunenet.tune.study import load_study, make_storage, settings_of
+    from tunenet.tune.tuner import tune
+
+    values = []
+    for name, race in (("calm", False), ("raced", True)):
+        tune(RunConfig(data="moons", hidden=(8,), epochs=2), default_space(), trials=3, rounds=1, workers=0,
+             root=tmp_path, study_name=name)
+        study = load_study(name, make_storage(None, tmp_path / name), sampler=make_sampler("random", 0))
+        if race:  # what claim_trial does to the loser of a race
+            lost = study.ask()
+            study._storage.set_trial_user_attr(lost._trial_id, "fail_reason", "surplus: the round was full")
+            study.tell(lost, state=optuna.trial.TrialState.FAIL)
+        trial, r = claim_trial(study, settings_of(study))
+        assert trial.number == (1 if race else 0) and trial_index(trial) == 0
+        values.append(default_space().sample(trial, r))
+    assert values[0] == values[1]

@@ -187,3 +187,20 @@ def test_tune_with_no_arguments_reaches_97_percent_on_digits(tmp_path):
     assert summary["trials"]["complete"] + summary["trials"].get("pruned", 0) == 30
     assert summary["best"]["metrics"]["test_accuracy"] >= 0.97
     assert "test" in result.stdout and (study_dir / "best.yaml").is_file()
+
+
+def test_one_and_two_workers_run_the_same_trials(tmp_path):
+    """Same seed, same space: the trials' results do not depend on --workers (each trial trains with the
+    same BLAS thread count, 1 by default, however many workers share the cores)."""
+    space = tmp_path / "space.yaml"
+    space.write_text("lr: loguniform(1e-3, 1e-2)\nunits: int(460, 600)\n")  # two layers; K >= 450 splits
+    results = []
+    for workers in ("1", "2"):
+        tunenet("tune", "--data", "digits", "--epochs", "3", "--early-stopping", "0", "--batch-size", "128",
+                "--space", space, "--trials", "4", "--rounds", "1", "--workers", workers, "--quiet",
+                "--study", f"w{workers}", "--root", tmp_path, cwd=tmp_path, check=0)
+        trials = study_trials(tmp_path / f"w{workers}")
+        assert sum(t.state == TrialState.COMPLETE for t in trials) == 4
+        results.append({t.number: (t.user_attrs["values"], t.value, t.user_attrs["dev_loss"], t.user_attrs["curve"])
+                        for t in trials})
+    assert results[0] == results[1]

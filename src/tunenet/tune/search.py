@@ -1,7 +1,8 @@
 """Sampling, pruning, coarse-to-fine rounds and running one trial.
 
 Random search samples each trial's hyperparameters from a Generator seeded by
-``(master seed, trial number, parameter name)``: the trial number alone fixes
+``(master seed, trial index, parameter name)``: the trial index (its number,
+less numbers used up by racing claims, :func:`trial_index`) alone fixes
 what a trial tries, so parallel workers never draw identical trials and a
 study is reproducible whatever the number of workers. ``--sampler tpe`` uses
 Optuna's TPE (seeded per worker).
@@ -42,8 +43,19 @@ def derive_seed(*keys: int) -> int:
     return int(np.random.SeedSequence([int(k) & 0xFFFFFFFF for k in keys]).generate_state(1)[0])
 
 
+def trial_index(trial) -> int:
+    """The trial's place in the study: its number, less the numbers used up by "surplus" claims.
+
+    Two workers asking for a round's last slot at once both get a trial
+    number; the loser's is failed as surplus (:func:`claim_trial`). Seeding by
+    the index rather than the number keeps that race from shifting every later
+    trial's values and seed, so ``--workers 1`` and ``--workers 2`` run the same trials.
+    """
+    return int(trial.user_attrs.get("index", trial.number))
+
+
 class TrialSeededRandomSampler(optuna.samplers.BaseSampler):
-    """Random search where trial ``n``'s values depend only on (seed, n, name).
+    """Random search where trial ``n``'s values depend only on (seed, n, name); ``n``: :func:`trial_index`.
 
     Floats on a log scale are uniform in log space; integers likewise, then
     rounded; categorical options are equally likely.
@@ -59,7 +71,7 @@ class TrialSeededRandomSampler(optuna.samplers.BaseSampler):
         return {}
 
     def sample_independent(self, study, trial, param_name, dist):
-        rng = np.random.default_rng([self.seed, trial.number, zlib.crc32(param_name.encode())])
+        rng = np.random.default_rng([self.seed, trial_index(trial), zlib.crc32(param_name.encode())])
         if isinstance(dist, CategoricalDistribution):
             return dist.choices[int(rng.integers(len(dist.choices)))]
         if isinstance(dist, FloatDistribution):
@@ -191,6 +203,9 @@ def claim_trial(study: optuna.Study, settings: dict):
         study._storage.set_trial_user_attr(trial._trial_id, "fail_reason", "surplus: the round was full")
         study.tell(trial, state=TrialState.FAIL)
         return None, -1
+    surplus = sum(str(t.user_attrs.get("fail_reason", "")).startswith("surplus") and t.number < trial.number
+                  for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,)))
+    trial.set_user_attr("index", trial.number - surplus)
     return trial, r
 
 
@@ -217,7 +232,7 @@ def run_trial(study: optuna.Study, trial, r: int, settings: dict, data_for, stud
         try:
             values = space.sample(trial, r)
             storage.set_trial_user_attr(trial._trial_id, "values", values)
-            config = space.config_for(values, base).replace(seed=derive_seed(settings["seed"], trial.number))
+            config = space.config_for(values, base).replace(seed=derive_seed(settings["seed"], trial_index(trial)))
             storage.set_trial_user_attr(trial._trial_id, "config", config.to_dict())
             reporter = OptunaReporter(trial, metric, deadline=settings.get("deadline"))
             data = data_for(config)

@@ -1,7 +1,8 @@
 """``tune()``: create (or resume) a study, run workers, watch them, report.
 
     settings = base config + search space per round + budgets + sampler/pruner + seed
-    workers  = N processes, each cores // N BLAS threads, claiming trials until the budget is met
+    workers  = N processes claiming trials until the budget is met; every trial trains with the study's
+               BLAS thread count (--threads, default 1) whatever N is, so N does not change the trials
     finalize = best trial's model (or a retrain) tested once, best.yaml, importance, plots, report.html
 """
 
@@ -89,7 +90,7 @@ def tune(base: RunConfig, space: SearchSpace, *, trials: int = 40, rounds: int =
         from ..data import load as load_dataset
 
         task = load_dataset(base.data).task
-        threads = max(1, (os.cpu_count() or 1) // max(workers, 1))
+        threads = base.threads or 1  # not cores // workers: a product's last bits depend on the thread count
         base = base.replace(threads=threads, split_seed=base.split_seed if base.split_seed is not None else seed)
         name_root = Path(base.data).stem if ("/" in base.data or "." in base.data) else base.data
         study_name = study_name or f"{name_root}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -106,7 +107,7 @@ def tune(base: RunConfig, space: SearchSpace, *, trials: int = 40, rounds: int =
     if workers == 0:
         return {"study": study_name, "study_dir": str(study_dir), "created": True}
     procs = launch_workers(workers, study_name, storage, study_dir,
-                           threads=max(1, (os.cpu_count() or 1) // workers))
+                           threads=settings["base"].get("threads") or 1)
     display = LiveTable(study, live)
     try:
         with display:

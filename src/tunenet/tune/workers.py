@@ -1,11 +1,13 @@
 """Workers ("caviar": many models in parallel) and the coordinator that watches them.
 
 ``tunenet tune --workers N`` starts N worker processes (``tunenet worker``),
-each limited to ``cores // N`` BLAS threads so they do not oversubscribe the
-cores, and watches them: it reaps lost trials (a worker killed with SIGKILL
-loses only its running trial, failed at once when the coordinator sees the
-process die, or after the heartbeat grace period on another machine), shows
-a live table, and stops cleanly on Ctrl-C keeping every finished trial.
+each trial limited to the study's BLAS thread count (``--threads``, default 1,
+the same whatever N: a matrix product's last bits depend on the thread
+count, so trials are reproduced only with the same one), and watches them:
+it reaps lost trials (a worker killed with SIGKILL loses only its running
+trial, failed at once when the coordinator sees the process die, or after
+the heartbeat grace period on another machine), shows a live table, and
+stops cleanly on Ctrl-C keeping every finished trial.
 On other machines, ``tunenet worker --study NAME --storage postgresql://...``
 joins the same study.
 """
