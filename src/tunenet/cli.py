@@ -110,6 +110,9 @@ FLAG_HELP = {
     "early_stopping": "patience in epochs (0 = off)", "plateau": "reduce lr on plateau after N epochs (0 = off)",
     "threads": "BLAS threads (default: all cores)", "checkpoint_every": "checkpoint every N epochs",
     "split_seed": "seed of the train/dev/test split (default: --seed)",
+    "human_error": "human-level (Bayes proxy) error rate, e.g. 0.05: avoidable bias is measured against it",
+    "reference": "estimate the achievable error with logistic regression on the same split: auto (default: "
+                 "when cheap and no --human-error), on or off",
 }
 
 
@@ -168,8 +171,16 @@ def run_train(args: argparse.Namespace) -> int:
         config = load_config(args.config, overrides) if args.config else from_dict(overrides, base=RunConfig())
         name = Path(config.data).stem if "/" in config.data or "." in config.data else config.data
         run_dir = Path(args.run_dir or f"runs/{name}-{time.strftime('%Y%m%d-%H%M%S')}")
-    result = train_run(config, run_dir, resume=bool(args.resume), progress=False if args.quiet else None,
-                       notify=lambda message: print(message, file=sys.stderr, flush=True))
+    from rich.console import Console
+
+    from .errors import DivergenceError
+
+    try:
+        result = train_run(config, run_dir, resume=bool(args.resume), progress=False if args.quiet else None,
+                           notify=lambda message: print(message, file=sys.stderr, flush=True))
+    except DivergenceError:
+        print_run_findings(Console(), run_dir, {})  # what the doctor makes of it, then the one-line error
+        raise
     print_metrics(result)
     return 0
 
@@ -190,10 +201,31 @@ def print_metrics(result) -> None:
             table.add_row(split, f"{m[f'{split}_loss']:.4f}", "-" if acc is None or acc != acc else f"{acc:.4f}")
     console = Console()
     console.print(table)
-    if "diagnosis" in m:
-        console.print(m["diagnosis"], highlight=False)
+    print_run_findings(console, result.run_dir, m)
     if result.run_dir is not None and (result.run_dir / "report.html").is_file():
         console.print(f"report: {result.run_dir / 'report.html'}", highlight=False)
+
+
+def print_run_findings(console, run_dir, metrics: dict) -> None:
+    """The doctor's errors and warnings (and "still improving") after a run; else its bias/variance line."""
+    from .diagnose import read_diagnosis
+    from .diagnose.kinds import ERROR, STILL_IMPROVING, WARNING
+    from .errors import DataError
+
+    try:
+        findings = read_diagnosis(run_dir) if run_dir is not None else []
+    except DataError:
+        findings = []
+    shown = [f for f in findings if f.severity in (ERROR, WARNING) or f.kind == STILL_IMPROVING]
+    if shown:
+        n_err, n_warn = sum(f.severity == ERROR for f in shown), sum(f.severity == WARNING for f in shown)
+        console.print(f"the doctor found {n_err} error{'s' * (n_err != 1)} and {n_warn} warning"
+                      f"{'s' * (n_warn != 1)} (details: tunenet diagnose {run_dir}):",
+                      highlight=False, markup=False, soft_wrap=True)
+        for f in shown:
+            console.print(f.summary(), highlight=False, markup=False, soft_wrap=True)
+    elif "diagnosis" in metrics:
+        console.print(metrics["diagnosis"], highlight=False, markup=False, soft_wrap=True)
 
 
 COMMANDS["train"] = (add_train_arguments, run_train, "train a network and write a run directory")

@@ -62,6 +62,9 @@ class RunConfig:
     early_stopping: int = 10
     monitor: str = "dev_loss"
     plateau: int = 0
+    # diagnosis
+    human_error: float | None = None
+    reference: str = "auto"
     # reproducibility and resources
     seed: int = 0
     split_seed: int | None = None
@@ -145,6 +148,8 @@ CONSTRAINTS = {
                        "a patience in epochs (0 = off)"),
     "monitor": _choice("dev_loss", "dev_accuracy", "train_loss", "train_accuracy"),
     "plateau": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "a patience in epochs (0 = off)"),
+    "human_error": _interval(0, 1, allow_none=True),
+    "reference": _choice("auto", "on", "off"),
     "seed": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "a non-negative integer"),
     "split_seed": (lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 0),
                    "a non-negative integer or null (null: use seed)"),
@@ -177,7 +182,8 @@ def coerce(name: str, value):
     return value
 
 
-FLOAT_FIELDS = {"dev", "test", "keep_prob", "lr", "beta", "beta1", "beta2", "eps", "weight_decay", "l2", "l1"}
+FLOAT_FIELDS = {"dev", "test", "keep_prob", "lr", "beta", "beta1", "beta2", "eps", "weight_decay", "l2", "l1",
+                "human_error"}
 
 
 def validate(config: RunConfig, source: str | None = None) -> RunConfig:

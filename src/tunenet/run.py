@@ -33,10 +33,12 @@ import numpy as np
 from .config import RunConfig, from_dict, read_config_file
 from .data import load as load_dataset
 from .data import make_scaler, parse_augment, split_dataset
-from .diagnose.bias_variance import bias_variance
+from .diagnose.bias_variance import run_bias_variance
 from .diagnose.findings import diagnose_run
 from .diagnose.health import HealthMonitor
-from .errors import ConfigError, TunenetError
+from .diagnose.kinds import LR_HIGH, LR_LOW
+from .diagnose.reference import fit_reference, reference_seconds, wanted
+from .errors import ConfigError, DivergenceError, TunenetError
 from .fileio import atomic_write_text, refuse_symlink
 from .lock import DirectoryLock
 from .nn.io import save as save_model
@@ -60,6 +62,8 @@ class PreparedData:
     y_test: np.ndarray
     scaler: object
     dataset: object
+    #: the reference model's errors on this split (:mod:`tunenet.diagnose.reference`), once fitted
+    reference: dict | None = None
 
     @property
     def output(self) -> str:
@@ -259,23 +263,56 @@ def _train(config: RunConfig, run_dir: Path | None, continuing: bool, callbacks,
         trainer.stop_training = False
     try:
         trainer.fit(data.X_train, data.y_train, data.X_dev, data.y_dev)
+    except DivergenceError:
+        if run_dir is not None:
+            _save_evidence(run_dir, trainer, health)
+            if report:  # the doctor's findings of the diverged run, with an lr the range test supports
+                diagnose_run(run_dir, extra_metrics={"lr_range": lr_range_suggestion(config, data)})
+        raise
     finally:
         if run_dir is not None:
-            if len(trainer.history) or trainer.history.steps:  # keep steps.csv of a run that diverged in epoch 1
-                trainer.history.save(run_dir)
-            health.save(run_dir)  # also after a DivergenceError: the evidence of what went wrong
-    metrics = final_metrics(model, data, trainer)
+            _save_evidence(run_dir, trainer, health)
+    metrics = final_metrics(model, data, trainer, config)
     if run_dir is not None:
         save_config_once()
         write_run_outputs(run_dir, config, model, data, trainer, metrics)
-        diagnose_run(run_dir)
+        findings = diagnose_run(run_dir)
+        if report and any(f.kind in (LR_HIGH, LR_LOW) for f in findings):
+            metrics["lr_range"] = lr_range_suggestion(config, data)
+            atomic_write_text(run_dir / "metrics.json", json.dumps(_jsonable(metrics), indent=2))
+            diagnose_run(run_dir)
         if report:
             write_report(run_dir)
     return RunResult(config, run_dir, model, trainer.history, metrics)
 
 
-def final_metrics(model: Sequential, data: PreparedData, trainer: Trainer) -> dict:
-    """Loss and accuracy on train, dev and test (inference mode), and the bias/variance reading."""
+def _save_evidence(run_dir: Path, trainer: Trainer, health: HealthMonitor) -> None:
+    if len(trainer.history) or trainer.history.steps:  # keep steps.csv of a run that diverged in epoch 1
+        trainer.history.save(run_dir)
+    health.save(run_dir)  # also after a DivergenceError: the evidence of what went wrong
+
+
+def lr_range_suggestion(config: RunConfig, data: PreparedData, steps: int = 100) -> dict:
+    """The lr range test on the run's training split (a fresh model of the same configuration).
+
+    The doctor then suggests a learning rate the test supports instead of a blind factor of 10.
+    """
+    from .diagnose.lr_range import lr_range_test
+
+    model = build_model(config, data.X_train.shape[1], data.n_out, data.output)
+    result = lr_range_test(model, data.X_train, data.y_train, lr_min=1e-6, lr_max=10.0, steps=steps,
+                           batch_size=config.batch_size, seed=config.seed, l2=config.l2, threads=config.threads,
+                           optimizer=lambda net, lr: build_optimizer(config.replace(lr=lr), net))
+    lo, hi = result.search_range
+    return {"suggested": float(result.suggested), "range": [float(lo), float(hi)], "steps": len(result.lrs)}
+
+
+def final_metrics(model: Sequential, data: PreparedData, trainer: Trainer, config: RunConfig | None = None) -> dict:
+    """Loss and accuracy on train, dev and test (inference mode), and the bias/variance reading.
+
+    With a ``config``, its ``human_error`` is recorded and, as its ``reference``
+    says, the reference model's errors (fitted once per prepared split).
+    """
     metrics: dict = {"epochs": trainer.epoch, "steps": trainer.step}
     if trainer.restored_epoch is not None:
         metrics["best_epoch"] = trainer.restored_epoch
@@ -289,7 +326,16 @@ def final_metrics(model: Sequential, data: PreparedData, trainer: Trainer) -> di
         metrics["confusion_matrix"] = {"split": "dev", "classes": [str(c) for c in classes],
                                        "matrix": matrix.tolist()}
     if data.output != "linear" and "dev_accuracy" in metrics:
-        bv = bias_variance(1 - metrics["train_accuracy"], 1 - metrics["dev_accuracy"])
+        metrics["n_dev"] = int(len(data.X_dev))
+        if config is not None:
+            metrics["human_error"] = config.human_error
+            estimate = reference_seconds(len(data.X_train), data.X_train.shape[1], data.n_classes)
+            seconds = sum(r.get("time", 0.0) for r in trainer.history.epochs)
+            if data.reference is None and wanted(config.reference, config.human_error, estimate, seconds):
+                data.reference = fit_reference(data.X_train, data.y_train, data.X_dev, data.y_dev, seed=config.seed)
+            if data.reference is not None and config.reference != "off":
+                metrics["reference"] = dict(data.reference)
+        bv = run_bias_variance(1 - metrics["train_accuracy"], 1 - metrics["dev_accuracy"], metrics)
         metrics["bias_variance"] = bv.to_dict()
         metrics["diagnosis"] = bv.summary()
     return metrics

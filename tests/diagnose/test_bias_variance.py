@@ -90,3 +90,75 @@ def test_a_gap_dwarfed_by_the_other_is_not_called_high():
     assert bv(0.03, 0.435).verdict == "high variance"  # 3% bias next to 40% variance
     assert bv(0.30, 0.33).verdict == "high bias"  # 3% variance next to 30% bias
     assert bv(0.15, 0.30).verdict == "high bias and high variance"
+
+
+# -- against a reference and against noise ------------------------------------------------
+def test_standard_error_of_the_dev_error_is_the_laplace_binomial():
+    from tunenet.diagnose.bias_variance import dev_standard_error
+
+    p = (7 + 1) / (114 + 2)
+    assert dev_standard_error(7 / 114, 114) == pytest.approx((p * (1 - p) / 114) ** 0.5)
+    assert dev_standard_error(0.0, 100) > 0  # a perfect dev score is still uncertain
+
+
+def test_a_gap_within_two_standard_errors_is_not_called():
+    # 5 points of variance on 60 dev rows: 2 SE is about 7 points, so the gap is not called
+    bv = bias_variance(0.0, 0.05, n_dev=60)
+    assert bv.verdict == FINE and bv.within_noise == [HIGH_VARIANCE]
+    assert "within the noise of 60 dev rows" in bv.advice[0]
+    assert "±" in bv.summary()
+    # the same gap on 5,000 rows stands clear of the noise
+    assert bias_variance(0.0, 0.05, n_dev=5000).verdict == HIGH_VARIANCE
+
+
+def test_the_issue_example_a_gap_the_reference_also_makes_is_not_variance():
+    # 0.9% train / 6.1% dev error on 114 dev rows (7 errors); logistic regression makes 6 errors on the same rows
+    bv = bias_variance(1 / 114 * 0.1, 7 / 114, n_dev=114, reference_error=6 / 114, reference="reference")
+    assert bv.variance > 0.05
+    assert bv.reducible_variance == pytest.approx(1 / 114)
+    assert bv.verdict == FINE
+    assert bv.reference == "reference" and bv.human_error == pytest.approx(6 / 114)
+
+
+def test_a_run_at_the_achievable_error_is_not_high_bias():
+    # overlapping classes: a 10% error that the reference model also makes is not avoidable bias
+    assert bias_variance(0.10, 0.11).verdict == HIGH_BIAS  # against a human-level 0
+    bv = bias_variance(0.10, 0.11, n_dev=400, reference_error=0.105, reference="reference")
+    assert bv.verdict == FINE and bv.avoidable_bias == 0.0
+    # a reference far below the train error is: avoidable bias clear of the dev noise
+    bv = bias_variance(0.30, 0.31, n_dev=400, reference_error=0.03, reference="reference")
+    assert bv.verdict == HIGH_BIAS and bv.avoidable_bias == pytest.approx(0.27)
+    assert "vs reference 3.0%" in bv.advice[0]
+
+
+def test_human_error_takes_precedence_over_the_reference():
+    bv = bias_variance(0.10, 0.11, 0.0, reference_error=0.10, reference="reference")
+    assert bv.reference == "human-level" and bv.verdict == HIGH_BIAS
+
+
+def test_run_bias_variance_reads_the_metrics():
+    from tunenet.diagnose.bias_variance import n_dev_of, run_bias_variance
+
+    cm = {"split": "dev", "classes": ["a", "b"], "matrix": [[40, 5], [5, 50]]}
+    assert n_dev_of({"confusion_matrix": cm}) == 100 and n_dev_of({"n_dev": 7}) == 7 and n_dev_of({}) is None
+    m = {"n_dev": 100, "reference": {"dev_error": 0.1, "label": "logistic regression"}}
+    assert run_bias_variance(0.1, 0.12, m).verdict == FINE
+    assert run_bias_variance(0.1, 0.12, {**m, "human_error": 0.0}).verdict == HIGH_BIAS
+
+
+def test_bad_n_dev_and_reference_name_the_parameter():
+    with pytest.raises(ConfigError, match="n_dev"):
+        bias_variance(0.1, 0.1, n_dev=0)
+    with pytest.raises(ConfigError, match="reference_error"):
+        bias_variance(0.1, 0.1, reference_error=1.5)
+
+
+def test_a_reference_that_overfits_too_gives_its_train_error_as_the_estimate():
+    from tunenet.diagnose.bias_variance import reference_proxy, run_bias_variance
+
+    assert reference_proxy({"train_error": 0.16, "dev_error": 0.17}, 500) == 0.17   # generalises: its dev error
+    assert reference_proxy({"train_error": 0.0, "dev_error": 0.09}, 540) == 0.0     # overfits: its train error
+    assert reference_proxy({"dev_error": 0.09}, 540) == 0.09
+    # 200 training rows of digits: the network and the reference both overfit; that is variance
+    m = {"n_dev": 540, "reference": {"train_error": 0.0, "dev_error": 0.09}}
+    assert run_bias_variance(0.0, 0.087, m).verdict == HIGH_VARIANCE

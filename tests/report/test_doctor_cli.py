@@ -56,3 +56,38 @@ def test_lr_find_on_digits_then_train_reaches_95_percent_and_reports(tmp_path):
     tunenet("report", run, check=0)
     page = (run / "report.html").read_text()
     assert "dev set," in page and 'alt="confusion matrix on the dev set"' in page
+
+
+# -- what `tunenet train` prints ----------------------------------------------------------
+def test_train_prints_the_doctors_errors_with_advice_that_fits_the_run(tmp_path):
+    run = tmp_path / "large"
+    result = tunenet("train", "--data", "digits", "--init", "large", "--hidden", "32,32,32,32", "--epochs", "2",
+                     "--run-dir", run, "--quiet", "--threads", "1", check=0)
+    out = result.stdout
+    assert "the doctor found 1 error" in out and "[error] exploding gradients" in out
+    assert "--init he" in out
+    # high bias is a symptom of the broken network here, not a warning of its own
+    assert "[warning] high bias" not in out
+    doc = json.loads((run / "diagnosis.json").read_text())
+    top = doc["findings"][0]
+    assert top["kind"] == "exploding gradients" and top["change"] == {"init": "he"}
+
+
+def test_a_diverged_train_prints_an_lr_the_range_test_supports(tmp_path):
+    result = tunenet("train", "--data", "digits", "--optimizer", "sgd", "--lr", "10", "--epochs", "2",
+                     "--run-dir", tmp_path / "run", "--quiet", "--threads", "1", check=2)
+    assert "[error] learning rate too high" in result.stdout
+    match = re.search(r"lower the learning rate to ([0-9.e-]+), where the lr range test", result.stdout)
+    assert match and float(match.group(1)) < 1, result.stdout
+    assert result.stderr.startswith("error: training diverged") and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_human_error_flag_replaces_the_reference_and_is_validated(tmp_path):
+    run = tmp_path / "run"
+    tunenet("train", "--data", "digits", "--hidden", "4", "--epochs", "2", "--human-error", "0.5",
+            "--run-dir", run, "--quiet", "--threads", "1", check=0)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["human_error"] == 0.5 and "reference" not in metrics
+    assert metrics["bias_variance"]["reference"] == "human-level"
+    result = tunenet("train", "--data", "digits", "--human-error", "2", cwd=tmp_path, check=2)
+    assert result.stderr.startswith("error: ") and "human_error" in result.stderr

@@ -47,7 +47,6 @@ import csv
 import json
 import math
 import os
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -56,15 +55,28 @@ from ..errors import DataError
 from ..fileio import atomic_write_text, read_json_object
 from ..optim.ewa import ewa
 from ..train.history import History
-from .bias_variance import FINE, HIGH_BIAS, HIGH_VARIANCE, MISMATCH, bias_variance
+from .advice import advise
+from .bias_variance import FINE, HIGH_BIAS, HIGH_VARIANCE, MISMATCH, run_bias_variance
 from .health import HEALTH_FILE, HealthLog
-
-ERROR, WARNING, INFO = "error", "warning", "info"
-SEVERITIES = (ERROR, WARNING, INFO)
-VANISHING, EXPLODING, DEAD, SATURATION = "vanishing gradients", "exploding gradients", "dead units", "saturation"
-LR_HIGH, LR_LOW, OVERFITTING = "learning rate too high", "learning rate too low", "overfitting"
-BIAS, VARIANCE, HEALTHY = HIGH_BIAS, HIGH_VARIANCE, "bias and variance fine"
-KINDS = (EXPLODING, LR_HIGH, VANISHING, DEAD, SATURATION, LR_LOW, BIAS, VARIANCE, MISMATCH, OVERFITTING, HEALTHY)
+from .kinds import (
+    BIAS,
+    DEAD,
+    ERROR,
+    EXPLODING,
+    HEALTHY,
+    INFO,
+    KINDS,
+    LR_HIGH,
+    LR_LOW,
+    OVERFITTING,
+    SATURATION,
+    SEVERITIES,
+    STILL_IMPROVING,
+    VANISHING,
+    VARIANCE,
+    WARNING,
+    Finding,
+)
 
 VANISHING_RATIO, VANISHING_SEVERE = 1e-2, 1e-4
 EXPLODING_RATIO, EXPLODING_NORM, ACTIVATION_GROWTH = 1e2, 1e3, 10.0
@@ -73,47 +85,9 @@ SATURATED_FRACTION, SATURATED_SEVERE = 0.25, 0.5
 HEALTHY_RATIO, HIGH_RATIO, LOW_RATIO = 1e-3, 1e-1, 3e-4
 LOSS_BLOWUP, LOW_PROGRESS = 2.0, 0.5
 OVERFIT_RISE = 0.10
+STILL_FALLING = 0.01
 GAP_WARNING = 0.05
 DIAGNOSIS_FILE = "diagnosis.json"
-
-
-@dataclass
-class Finding:
-    """One problem (or all-clear) found in a run.
-
-    Attributes
-    ----------
-    kind : str
-        One of :data:`KINDS` ("vanishing gradients", "overfitting", ...).
-    severity : {"error", "warning", "info"}
-    layer : str or None
-        The layer(s) concerned ("dense0" or "dense0, dense1"); None for the whole network.
-    epoch : int or None
-        When it started (1-based).
-    evidence : str
-        The measurements behind it, with numbers.
-    fix : str
-        What to change.
-    """
-
-    kind: str
-    severity: str
-    layer: str | None
-    epoch: int | None
-    evidence: str
-    fix: str
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> Finding:
-        return cls(d["kind"], d["severity"], d.get("layer"), d.get("epoch"), d["evidence"], d["fix"])
-
-    def summary(self) -> str:
-        where = ", ".join(x for x in (self.layer, f"epoch {self.epoch}" if self.epoch else None) if x)
-        head = f"[{self.severity}] {self.kind}" + (f" ({where})" if where else "")
-        return f"{head}: {self.evidence} Fix: {self.fix}"
 
 
 # -- helpers -------------------------------------------------------------------
@@ -324,9 +298,13 @@ def _learning_rate(history: History | None, health: HealthLog | None, steps: lis
 
 
 # -- generalisation ---------------------------------------------------------------
-def _overfitting(history: History | None) -> list[Finding]:
-    rows = [r for r in (history.epochs if history is not None else [])
+def _dev_rows(history: History | None) -> list[dict]:
+    return [r for r in (history.epochs if history is not None else [])
             if math.isfinite(r.get("dev_loss", math.nan)) and math.isfinite(r.get("train_loss", math.nan))]
+
+
+def _overfitting(history: History | None, metrics: dict | None = None) -> list[Finding]:
+    rows = _dev_rows(history)
     if len(rows) < 5:
         return []
     dev = np.array([r["dev_loss"] for r in rows])
@@ -337,14 +315,38 @@ def _overfitting(history: History | None) -> list[Finding]:
     if (smooth[-1] > smooth[best] * (1 + OVERFIT_RISE) and dev[-1] > dev[raw_best] * (1 + OVERFIT_RISE)
             and train[-1] < train[raw_best]):
         e_best, e_last = rows[raw_best]["epoch"], rows[-1]["epoch"]
+        restored = (metrics or {}).get("best_epoch")
+        text = (f"the dev loss was lowest at epoch {e_best} ({dev[raw_best]:.3g}) and has risen since, to "
+                f"{dev[-1]:.3g} at epoch {e_last} (+{dev[-1] / dev[raw_best] - 1:.0%}), while the train loss fell "
+                f"from {train[raw_best]:.3g} to {train[-1]:.3g}")
+        if restored:  # early stopping already kept the best epoch: the model in the run is not the overfitted one
+            return [Finding(OVERFITTING, INFO, None, e_best, text + f"; early stopping restored epoch {restored}.",
+                            "early stopping already restored the best epoch; to gain more, add L2 (--l2, try "
+                            "1e-4..1e-1 on a log scale) or dropout (--keep-prob 0.8), or get more data")]
         return [Finding(
-            OVERFITTING, WARNING, None, e_best,
-            f"the dev loss was lowest at epoch {e_best} ({dev[raw_best]:.3g}) and has risen since, to "
-            f"{dev[-1]:.3g} at epoch {e_last} (+{dev[-1] / dev[raw_best] - 1:.0%}), while the train loss fell "
-            f"from {train[raw_best]:.3g} to {train[-1]:.3g}.",
+            OVERFITTING, WARNING, None, e_best, text + ".",
             f"stop early (the best epoch was {e_best}; --early-stopping 5 restores it), add L2 "
             "(--l2, try 1e-4..1e-1 on a log scale) or dropout (--keep-prob 0.8), or get more data / augment it")]
     return []
+
+
+def _still_improving(history: History | None, diverged: bool) -> list[Finding]:
+    """The best dev loss at the last epoch, having fallen over the last epochs: more epochs would help."""
+    rows = _dev_rows(history)
+    if diverged or len(rows) < 3:
+        return []
+    dev = np.array([r["dev_loss"] for r in rows])
+    if int(np.argmin(dev)) != len(dev) - 1:
+        return []
+    back = max(1, len(dev) // 5)
+    fall = (dev[-1 - back] - dev[-1]) / dev[-1 - back] if dev[-1 - back] > 0 else 0.0
+    if fall <= STILL_FALLING:
+        return []
+    e_last = rows[-1]["epoch"]
+    return [Finding(STILL_IMPROVING, INFO, None, e_last,
+                    f"the dev loss is lowest at the last epoch ({e_last}, {dev[-1]:.3g}) and fell {fall:.1%} over "
+                    f"the last {back} epoch{'s' * (back > 1)} ({dev[-1 - back]:.3g} -> {dev[-1]:.3g}).",
+                    "train longer (more --epochs): the dev loss was still falling at the last epoch")]
 
 
 def _errors(history: History | None, metrics: dict | None) -> tuple[float, float, int | None] | None:
@@ -366,17 +368,29 @@ def _generalisation(history: History | None, metrics: dict | None) -> list[Findi
         return []
     train_error, dev_error, epoch = errors
     m = metrics or {}
-    bv = bias_variance(min(max(train_error, 0.0), 1.0), min(max(dev_error, 0.0), 1.0), m.get("human_error"),
-                       m.get("train_dev_error"))
-    numbers = (f"train error {bv.train_error:.1%}, dev error {bv.dev_error:.1%}, human-level {bv.human_error:.1%}: "
+    bv = run_bias_variance(train_error, dev_error, m)
+    ref = m.get("reference") if isinstance(m.get("reference"), dict) else None
+    se = f" ± {bv.se_dev:.1%} (1 standard error over {bv.n_dev} dev rows)" if bv.se_dev is not None else ""
+    if bv.reference == "human-level":
+        against = f"human-level {bv.human_error:.1%}"
+    else:
+        which = "dev" if bv.human_error == ref.get("dev_error") else "train"
+        other = "train" if which == "dev" else "dev"
+        against = (f"reference error {bv.human_error:.1%} ({ref.get('label', 'a reference model')}: its {which} "
+                   f"error; its {other} error is {ref.get(other + '_error', math.nan):.1%})")
+    numbers = (f"train error {bv.train_error:.1%}, dev error {bv.dev_error:.1%}{se}, {against}: "
                f"avoidable bias {bv.avoidable_bias:.1%}, variance {bv.variance:.1%}")
+    if bv.reducible_variance < bv.variance - 1e-9:
+        numbers += f" ({bv.reducible_variance:.1%} of it above the reference)"
     if bv.data_mismatch is not None:
         numbers += f", data mismatch {bv.data_mismatch:.1%}"
+    if ref is not None and m.get("human_error") is not None:
+        numbers += f"; {ref.get('model', 'the reference')} reaches dev error {ref.get('dev_error', math.nan):.1%}"
     leads = {HIGH_BIAS: "the network underfits its training data",
              MISMATCH: "the dev data differs from the training data",
              HIGH_VARIANCE: "the network does better on the data it has seen than on new data"}
     kinds = {HIGH_BIAS: BIAS, HIGH_VARIANCE: VARIANCE, MISMATCH: MISMATCH}
-    gaps = {HIGH_BIAS: bv.avoidable_bias, HIGH_VARIANCE: bv.variance, MISMATCH: bv.data_mismatch or 0.0}
+    gaps = {HIGH_BIAS: bv.avoidable_bias, HIGH_VARIANCE: bv.reducible_variance, MISMATCH: bv.data_mismatch or 0.0}
     mild = {HIGH_BIAS: "some avoidable bias", HIGH_VARIANCE: "a small generalisation gap",
             MISMATCH: "a small data mismatch"}
     findings = []
@@ -389,9 +403,43 @@ def _generalisation(history: History | None, metrics: dict | None) -> list[Findi
     return findings
 
 
+def _magnitude(f: Finding) -> float:
+    """How large a finding is, for ordering findings of equal severity (set by each check, else 0)."""
+    return getattr(f, "_magnitude", 0.0)
+
+
 # -- entry points ---------------------------------------------------------------
+def _facts(history: History | None, health: HealthLog | None, metrics: dict | None,
+           findings: list[Finding]) -> dict:
+    """What the advice needs to know about the run beyond its configuration."""
+    m = metrics or {}
+    lr = next((v for v in (health.lr if health else []) if v), None)
+    if lr is None and history is not None and len(history):
+        lr = history.epochs[0].get("lr")
+    lr_range = m.get("lr_range") if isinstance(m.get("lr_range"), dict) else {}
+    kinds_found = {f.kind for f in findings}
+    return {"lr": lr, "lr_suggested": lr_range.get("suggested"), "still_improving": STILL_IMPROVING in kinds_found,
+            "best_epoch": next((f.epoch for f in findings if f.kind == OVERFITTING), None),
+            "restored": m.get("best_epoch"),
+            "stalled": next((getattr(f, "_stalled", None) for f in findings if f.kind == LR_LOW), None)}
+
+
+def fit_to_config(findings: list[Finding], config: dict, facts: dict) -> list[Finding]:
+    """Replace each finding's generic fix by one fitted to ``config`` (:func:`~tunenet.diagnose.advice.advise`)."""
+    for f in findings:
+        text, change, manual = advise(f.kind, config, **facts)
+        if f.kind == OVERFITTING and f.severity == INFO:
+            text = "early stopping already restored the best epoch; to gain more, " + \
+                   ", or ".join(t for t in text.split(", or ") if "early-stopping" not in t)
+        if text:
+            f.fix = text
+        f.change, f.manual = change, manual
+    return findings
+
+
 def diagnose(history: History | dict | None, health: HealthLog | dict | None = None,
-             metrics: dict | None = None, steps: list[float] | None = None) -> list[Finding]:
+             metrics: dict | None = None, steps: list[float] | None = None,
+             config: dict | None = None) -> list[Finding]:
     """All findings for one run, errors first.
 
     Parameters
@@ -403,7 +451,12 @@ def diagnose(history: History | dict | None, health: HealthLog | dict | None = N
         the loss-, accuracy- and divergence-based findings are possible.
     metrics : dict or None
         ``metrics.json``: final ``train_accuracy``/``dev_accuracy`` (and
-        optionally ``human_error``, ``train_dev_error``) for bias/variance.
+        optionally ``human_error``, ``reference``, ``n_dev``,
+        ``train_dev_error``, ``lr_range``) for bias/variance and the advice.
+    config : dict or None
+        The run's configuration (``config.yaml``): the fixes then name only
+        options the run did not already use, and each carries the
+        configuration change that applies it (``Finding.change``).
     """
     if isinstance(history, dict):
         history = History.from_dict(history)
@@ -418,9 +471,18 @@ def diagnose(history: History | dict | None, health: HealthLog | dict | None = N
     exploding = any(f.kind == EXPLODING for f in findings)
     findings += [f for f in _learning_rate(history, health, steps, use_ratios=not exploding)
                  if not (exploding and f.kind == LR_LOW)]
-    findings += _overfitting(history)
-    findings += _generalisation(history, metrics)
-    return sorted(findings, key=lambda f: (SEVERITIES.index(f.severity), KINDS.index(f.kind)))
+    diverged = bool(health is not None and any(e.get("kind") == "diverged" for e in health.events))
+    findings += _overfitting(history, metrics)
+    findings += _still_improving(history, diverged or any(f.severity == ERROR for f in findings))
+    broken = [f.kind for f in findings if f.severity == ERROR]
+    for f in _generalisation(history, metrics):
+        if broken and f.kind in (BIAS, VARIANCE):  # a symptom of the broken training, not a second problem
+            f.severity = INFO
+            f.evidence += f" Most likely a consequence of the {broken[0]} above: fix that first."
+        findings.append(f)
+    if config is not None:
+        fit_to_config(findings, config, _facts(history, health, metrics, findings))
+    return sorted(findings, key=lambda f: (SEVERITIES.index(f.severity), -_magnitude(f), KINDS.index(f.kind)))
 
 
 def read_steps(path: str | os.PathLike) -> list[float]:
@@ -432,11 +494,13 @@ def read_steps(path: str | os.PathLike) -> list[float]:
             raise DataError(f"{path}: malformed steps file ({exc})") from None
 
 
-def diagnose_run(run_dir: str | os.PathLike, write: bool = True) -> list[Finding]:
+def diagnose_run(run_dir: str | os.PathLike, write: bool = True, extra_metrics: dict | None = None) -> list[Finding]:
     """Diagnose a run directory from ``history.csv``, ``steps.csv``, ``health.json`` and ``metrics.json``.
 
     Writes ``diagnosis.json`` (``{"format", "version", "findings": [...]}``)
-    atomically unless ``write`` is False.
+    atomically unless ``write`` is False. ``extra_metrics`` adds to (or stands
+    in for) ``metrics.json``: a diverged run has none, but its lr range test.
+    The fixes are fitted to the run's ``config.yaml`` when present.
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -453,10 +517,24 @@ def diagnose_run(run_dir: str | os.PathLike, write: bool = True) -> list[Finding
     steps = read_steps(files["steps.csv"]) if files["steps.csv"].is_file() else None
     health = HealthLog.load(files[HEALTH_FILE]) if files[HEALTH_FILE].is_file() else None
     metrics = read_metrics(run_dir)
-    findings = diagnose(history, health, metrics, steps)
+    if extra_metrics:
+        metrics = {**(metrics or {}), **extra_metrics}
+    config = _read_config(run_dir)
+    findings = diagnose(history, health, metrics, steps, config)
     if write:
         write_diagnosis(run_dir, findings)
     return findings
+
+
+def _read_config(run_dir: Path) -> dict | None:
+    """The run's ``config.yaml`` as a mapping (None when absent or not a mapping)."""
+    from ..config import read_config_file
+
+    path = run_dir / "config.yaml"
+    if not path.is_file():
+        return None
+    data = read_config_file(path)
+    return data if isinstance(data, dict) else None
 
 
 def read_metrics(run_dir: str | os.PathLike) -> dict | None:

@@ -1,0 +1,81 @@
+"""An estimate of the achievable error: a quick reference model on the same split.
+
+Avoidable bias is measured against the error the task allows (the Bayes
+error). Without a human-level error (``human_error``), tunenet estimates it
+with a reference model from scikit-learn, trained on the run's own training
+split and scored on its own dev split: multinomial logistic regression on
+standardised inputs (L-BFGS, C = 1, at most 200 iterations, at most
+:data:`MAX_ROWS` training rows drawn with the run's seed). A model reached
+its dev error, so the Bayes error is no higher: "avoidable bias" against it
+is bias that a linear model has already shown avoidable. Every report names
+it as a proxy.
+
+Cost. One L-BFGS iteration evaluates the loss and gradient, about
+``4 n d k`` flops for ``n`` rows, ``d`` features and ``k`` classes, so the
+reference costs at most ``200 * 4 n' d k`` flops (``n'`` the capped row count),
+estimated at :data:`FLOPS` per second (a conservative single-core rate; digits
+takes 0.1 s). With ``reference: auto`` (the default) it is fitted when no
+``human_error`` is given and the estimate is at most :data:`CHEAP` of the
+training's measured time, or at most :data:`CHEAP_SECONDS` (a run's fixed
+cost of loading, evaluating and writing is larger than that). ``reference:
+on`` fits it regardless, ``off`` never.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+
+MAX_ITER = 200
+MAX_ROWS = 20_000
+CHEAP = 0.1
+CHEAP_SECONDS = 1.0
+FLOPS = 2e9
+NAME = "logistic regression"
+LABEL = "logistic regression on the same split, a proxy for the achievable error"
+
+
+def reference_seconds(n_train: int, n_features: int, n_classes: int) -> float:
+    """The reference's estimated worst-case seconds (see the module docstring)."""
+    return MAX_ITER * 4.0 * min(n_train, MAX_ROWS) * n_features * max(n_classes, 2) / FLOPS
+
+
+def wanted(mode: str, human_error: float | None, estimate: float, train_seconds: float) -> bool:
+    """Whether to fit the reference: ``on``; ``auto`` without a human-level error and when it is cheap."""
+    if mode == "on":
+        return True
+    return mode == "auto" and human_error is None and estimate <= max(CHEAP_SECONDS, CHEAP * train_seconds)
+
+
+def fit_reference(X_train: np.ndarray, y_train: np.ndarray, X_dev: np.ndarray, y_dev: np.ndarray,
+                  seed: int = 0) -> dict:
+    """Train and dev error of the reference model (classification labels ``y`` as integers).
+
+    Returns ``{"model", "label", "train_error", "dev_error", "n_train", "n_dev", "seconds"}``.
+    """
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    start = time.perf_counter()
+    y_train, y_dev = np.asarray(y_train).ravel(), np.asarray(y_dev).ravel()
+    if len(X_train) > MAX_ROWS:
+        rows = np.sort(np.random.default_rng(seed).choice(len(X_train), MAX_ROWS, replace=False))
+        X_fit, y_fit = X_train[rows], y_train[rows]
+    else:
+        X_fit, y_fit = X_train, y_train
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=MAX_ITER))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if len(np.unique(y_fit)) < 2:  # one class: the reference predicts it
+            train_error = float(np.mean(y_train != y_fit[0]))
+            dev_error = float(np.mean(y_dev != y_fit[0]))
+        else:
+            model.fit(X_fit, y_fit)
+            train_error = float(np.mean(model.predict(X_train) != y_train))
+            dev_error = float(np.mean(model.predict(X_dev) != y_dev))
+    return {"model": NAME, "label": LABEL, "train_error": train_error, "dev_error": dev_error,
+            "n_train": int(len(X_fit)), "n_dev": int(len(X_dev)), "seconds": time.perf_counter() - start}
