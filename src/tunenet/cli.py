@@ -179,7 +179,8 @@ def run_train(args: argparse.Namespace) -> int:
         result = train_run(config, run_dir, resume=bool(args.resume), progress=False if args.quiet else None,
                            notify=lambda message: print(message, file=sys.stderr, flush=True))
     except DivergenceError:
-        print_run_findings(Console(), run_dir, {})  # what the doctor makes of it, then the one-line error
+        if not args.resume:  # a diverged resume leaves the run (and its diagnosis) as it was
+            print_run_findings(Console(), run_dir, {})  # what the doctor makes of it, then the one-line error
         raise
     print_metrics(result)
     return 0

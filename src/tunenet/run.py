@@ -266,7 +266,7 @@ def _train(config: RunConfig, run_dir: Path | None, continuing: bool, callbacks,
     except DivergenceError:
         if run_dir is not None:
             _save_evidence(run_dir, trainer, health)
-            if report:  # the doctor's findings of the diverged run, with an lr the range test supports
+            if report and not save_config:  # a fresh run diverged: the doctor, with an lr the range test supports
                 diagnose_run(run_dir, extra_metrics={"lr_range": lr_range_suggestion(config, data)})
         raise
     finally:
