@@ -134,8 +134,11 @@ def build_optimizer(config: RunConfig, model: Sequential):
 
 def build_trainer(config: RunConfig, model: Sequential, run_dir: Path | None, callbacks=(),
                   progress: bool | None = None, image_shape=None, checkpoint: bool = True,
-                  on_checkpoint=None) -> Trainer:
-    """The trainer with the callbacks the config asks for (order matters for checkpoints)."""
+                  on_checkpoint=None, scaler=None) -> Trainer:
+    """The trainer with the callbacks the config asks for (order matters for checkpoints).
+
+    ``scaler``: the run's fitted input scaler, so shifts and rotations fill with the raw background.
+    """
     cbs = []
     if config.early_stopping:
         cbs.append(EarlyStopping(config.monitor, patience=config.early_stopping))
@@ -146,7 +149,7 @@ def build_trainer(config: RunConfig, model: Sequential, run_dir: Path | None, ca
         cbs.append(Checkpoint(run_dir, every=config.checkpoint_every, on_save=on_checkpoint))
     if progress is not False:
         cbs.append(ProgressBar(force=progress))
-    augment = parse_augment(config.augment, image_shape)
+    augment = parse_augment(config.augment, image_shape, scaler)  # geometric ones on raw pixels
     return Trainer(model, build_optimizer(config, model), epochs=config.epochs, batch_size=config.batch_size,
                    l2=config.l2, l1=config.l1, schedule=make_schedule(config.schedule, config.lr),
                    clip=parse_clip(config.clip) if config.clip else None, callbacks=cbs, seed=config.seed,
@@ -257,7 +260,7 @@ def _train(config: RunConfig, run_dir: Path | None, continuing: bool, callbacks,
             saved.append(True)
 
     trainer = build_trainer(config, model, run_dir, [health, *callbacks], progress, data.dataset.image_shape,
-                            checkpoint, on_checkpoint=save_config_once)
+                            checkpoint, on_checkpoint=save_config_once, scaler=data.scaler)
     if continuing:
         load_checkpoint(trainer, run_dir)
         trainer.stop_training = False

@@ -144,3 +144,38 @@ def test_geometric_augmentation_needs_an_image_shape_that_fits_the_batch(batch):
         parse_augment("flip", None)
     with pytest.raises(DataError, match=r"batch of shape \(16, 30\) does not hold 28x28 images"):
         HorizontalFlip(image_shape=(28, 28))(batch, rng())
+
+
+def test_shifts_and_rotations_fill_with_each_images_background():
+    from tunenet.data.augment import border_background
+
+    images = np.full((2, 7, 7), 5.0, np.float32)  # a grey background of 5 and 9 ...
+    images[1] = 9.0
+    images[:, 2:5, 2:5] = 1.0                       # ... around a dark square
+    assert border_background(images).tolist() == [5.0, 9.0]
+    shifted = RandomShift(2, image_shape=(7, 7))(images.reshape(2, -1), rng(3)).reshape(2, 7, 7)
+    for out, bg in zip(shifted, (5.0, 9.0), strict=True):
+        assert np.count_nonzero(out == 1.0) == 9 and np.all((out == 1.0) | (out == bg))  # nothing else came in
+    rotated = RandomRotation(45, image_shape=(7, 7))(images.reshape(2, -1), rng(4)).reshape(2, 7, 7)
+    np.testing.assert_allclose(rotated[:, 0, 0], [5.0, 9.0], rtol=1e-6)  # the corners come from outside
+    np.testing.assert_array_equal(shift_images(images, np.array([[1, 0], [0, 1]]), fill=0.0)[0, 0], 0.0)
+
+
+def test_in_a_normalised_batch_the_fill_is_the_raw_background_not_the_mean():
+    """Standardised, 0 is each pixel's training mean; the pixels shifted in must map back to raw 0."""
+    from tunenet.data import Standardizer
+
+    raw = np.zeros((64, 8, 8), np.float32)
+    raw[:, 2:6, 2:6] = np.random.default_rng(0).uniform(100, 255, (64, 4, 4))  # objects on a black background
+    raw[::2, 0, :] = 40.0  # half the images have a bright top row: its mean is 20, not 0
+    scaler = Standardizer().fit(raw.reshape(64, -1))
+    X = scaler.transform(raw.reshape(64, -1))
+    shifts = rng(1)
+    augment = parse_augment("shift:2", (8, 8), scaler)
+    out = scaler.inverse_transform(augment(X, shifts)).reshape(64, 8, 8)
+    dy = np.random.default_rng(1).integers(-2, 3, size=(64, 2))[:, 0]  # the draws RandomShift made
+    down = np.flatnonzero(dy == 2)[0]
+    np.testing.assert_allclose(out[down, :2], 0.0, atol=1e-3)  # rows brought in from above: raw background
+    unwrapped = scaler.inverse_transform(parse_augment("shift:2", (8, 8))(X, rng(1))).reshape(64, 8, 8)
+    assert np.abs(unwrapped[down, 0] - 20.0).max() < 1e-3  # the old fill: the standardised 0, each pixel's mean
+    assert isinstance(parse_augment("flip,noise:0.1", (8, 8), scaler).augmenters[-1], GaussianNoise)

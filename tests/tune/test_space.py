@@ -158,3 +158,13 @@ def test_choice_keeps_every_option_that_is_not_clearly_beaten():
     fine = space.refine(top, beaten, n_tried=5).distributions["optimizer"]
     # sgd lost twice; rmsprop only once (one trial may owe its score to its other values); momentum never ran
     assert fine.options == ("adam", "rmsprop", "momentum")
+
+
+def test_shift_and_rotate_are_searchable_parts_of_the_augment_spec():
+    space = SearchSpace.from_dict({"shift": "int(0, 3)", "rotate": "uniform(0, 15)"})
+    base = RunConfig(augment="flip,shift:1")
+    assert space.config_for({"shift": 2, "rotate": 7.5}, base).augment == "flip,shift:2,rotate:7.5"
+    assert space.config_for({"shift": 0, "rotate": 0.0}, base).augment == "flip"
+    assert space.config_for({"shift": 0, "rotate": 0.0}, RunConfig()).augment is None
+    values = draw(space, 50)
+    assert {v["shift"] for v in values} == {0, 1, 2, 3} and all(0 <= v["rotate"] <= 15 for v in values)

@@ -14,9 +14,12 @@ declaration            samples                                          use for
 0.99..0.999 get equal share (the average over ``1/(1-beta)`` samples changes
 as fast near 0.999 as near 0.9).
 
-Any :class:`~tunenet.config.RunConfig` field can be searched. Three derived
-names build the composite options: ``units`` and ``layers`` give
-``hidden = [units] * layers``; ``decay`` gives ``schedule = inverse_time:decay``.
+Any :class:`~tunenet.config.RunConfig` field can be searched. Derived names
+build the composite options: ``units`` and ``layers`` give
+``hidden = [units] * layers``; ``decay`` gives ``schedule = inverse_time:decay``;
+``shift`` (pixels, a random crop of the padded image) and ``rotate`` (degrees)
+add ``shift:N`` / ``rotate:D`` to the ``augment`` spec (0: none), e.g.
+``shift: int(0, 3)`` on top of a fixed ``--augment flip``.
 A searched ``beta`` also sets ``beta1`` (unless that is searched itself): the
 momentum average and Adam's first moment are the same knob.
 
@@ -35,7 +38,7 @@ import yaml
 from ..config import CONSTRAINTS, FIELD_NAMES, FLOAT_FIELDS, RunConfig, coerce
 from ..errors import ConfigError
 
-DERIVED = {"units", "layers", "decay"}
+DERIVED = {"units", "layers", "decay", "shift", "rotate"}
 
 
 @dataclass(frozen=True)
@@ -212,6 +215,8 @@ def option_constraint(name: str):
     """``ok(value)``: does training accept ``value`` for this searchable name?"""
     if name in ("units", "layers"):
         return lambda v: v >= 1
+    if name in ("shift", "rotate"):
+        return lambda v: 0 <= v <= (180 if name == "rotate" else 10_000)
     if name == "decay":
         return lambda v: v > 0
     check, _ = CONSTRAINTS.get(name, (lambda v: True, ""))
@@ -284,7 +289,7 @@ class SearchSpace:
         unknown = sorted(set(distributions) - FIELD_NAMES - DERIVED)
         if unknown:
             raise ConfigError(f"search space: unknown option {unknown[0]!r}; searchable: any train option "
-                              f"({', '.join(sorted(FIELD_NAMES))}) or units, layers, decay")
+                              f"({', '.join(sorted(FIELD_NAMES))}) or units, layers, decay, shift, rotate")
         if "hidden" in distributions and ({"units", "layers"} & set(distributions)):
             raise ConfigError("search space: search either hidden or units/layers, not both")
         self.distributions = dict(distributions)
@@ -319,6 +324,14 @@ class SearchSpace:
         decay = values.pop("decay", None)
         if decay is not None:
             values["schedule"] = f"inverse_time:{decay:.6g}"
+        shift, rotate = values.pop("shift", None), values.pop("rotate", None)
+        if shift is not None or rotate is not None:
+            spec = values.get("augment", base.augment) or ""
+            parts = [p.strip() for p in spec.split(",")
+                     if p.strip() and p.strip().split(":")[0].lower() not in ("shift", "rotate", "none")]
+            parts += [f"shift:{int(shift)}"] if shift else []
+            parts += [f"rotate:{float(rotate):.4g}"] if rotate else []
+            values["augment"] = ",".join(parts) or None
         if "beta" in values and "beta1" not in values:
             values["beta1"] = values["beta"]  # Adam's beta1 is momentum's beta: one average, one knob
         return base.replace(**values)
