@@ -8,7 +8,10 @@ import warnings
 import joblib
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.datasets import load_digits, load_iris, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 from threadpoolctl import threadpool_limits
 
@@ -180,3 +183,97 @@ def test_divergence_with_early_stopping_keeps_best_weights():
         reg.fit(X, y)
     assert np.isnan(reg.validation_scores_[-1]) and len(reg.validation_scores_) == reg.n_iter_
     assert np.all(np.isfinite(reg.model_.flat_values)) and np.all(np.isfinite(reg.predict(X)))
+
+
+# -- sparse X ------------------------------------------------------------------------------------------
+def _no_densifying(monkeypatch):
+    def refuse(self, *args, **kwargs):
+        raise AssertionError("a sparse X was densified")
+    for cls in (sp.csr_matrix, sp.csc_matrix, sp.csr_array, sp.csc_array):
+        monkeypatch.setattr(cls, "toarray", refuse)
+        monkeypatch.setattr(cls, "todense", refuse)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+def test_sparse_X_fits_like_dense_without_densifying(digits, monkeypatch, fmt, solver):
+    X, y = digits
+    kw = dict(hidden_layer_sizes=(12,), solver=solver, max_iter=15, random_state=0, dtype="float64")
+    dense = MLPClassifier(**kw).fit(X, y)
+    _no_densifying(monkeypatch)
+    Xs = sp.csr_matrix(X) if fmt == "csr" else sp.csc_matrix(X)
+    sparse_fit = MLPClassifier(**kw).fit(Xs, y, sample_weight=np.ones(len(y)))
+    for a, b in zip(sparse_fit.coefs_, dense.coefs_, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(sparse_fit.predict(Xs), dense.predict(X))
+    np.testing.assert_allclose(sparse_fit.predict_proba(Xs), dense.predict_proba(X), rtol=1e-6, atol=1e-9)
+
+
+def test_sparse_first_layer_gradients_equal_dense():
+    import tunenet
+
+    rng = np.random.default_rng(0)
+    X = sp.random(30, 50, density=0.1, format="csr", random_state=1, dtype=np.float64)
+    y = rng.integers(0, 3, size=30)
+    model = tunenet.mlp(50, hidden=[7], n_out=3, seed=0, dtype=np.float64)
+    J_sparse, _ = model.loss_and_grads(X, y, l2=0.1)
+    g_sparse = model.flat_grads.copy()
+    J_dense, _ = model.loss_and_grads(X.toarray(), y, l2=0.1)
+    assert J_sparse == pytest.approx(J_dense, rel=1e-12)
+    np.testing.assert_allclose(g_sparse, model.flat_grads, rtol=1e-10, atol=1e-14)
+
+
+def test_one_hot_encoder_pipeline_on_a_categorical_table():
+    """OneHotEncoder's default output is a sparse matrix: the MLP takes it as is."""
+    import pandas as pd
+    from sklearn.compose import make_column_transformer
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(0)
+    n = 300
+    table = pd.DataFrame({"colour": rng.choice(["red", "green", "blue"], n),
+                          "size": rng.choice(["S", "M", "L", "XL"], n),
+                          "shop": rng.choice([f"shop{i}" for i in range(12)], n)})
+    y = ((table.colour == "red") ^ table["size"].isin(["L", "XL"])).astype(int).to_numpy()
+    pipe = make_pipeline(OneHotEncoder(), MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01,
+                                                        max_iter=300, random_state=0))
+    assert sp.issparse(OneHotEncoder().fit_transform(table))
+    assert cross_val_score(pipe, table, y, cv=3).mean() > 0.95  # y is an XOR of two columns: learnt exactly
+    mixed = table.assign(price=rng.normal(size=n))
+    pipe = make_pipeline(make_column_transformer((OneHotEncoder(), ["colour", "size", "shop"]),
+                                                 remainder="passthrough", sparse_threshold=1.0),
+                         MLPClassifier(hidden_layer_sizes=(16,), solver="lbfgs", max_iter=200, random_state=0))
+    assert pipe.fit(mixed, y).score(mixed, y) > 0.95
+
+
+# -- L-BFGS accuracy against scikit-learn ---------------------------------------------------------------
+@pytest.mark.parametrize("dataset", ["breast_cancer", "iris"])
+def test_lbfgs_cross_validated_accuracy_within_a_point_of_sklearn(dataset):
+    """5-fold CV (shuffled, stratified), averaged over 5 random_state values: within 1 point (docs/estimators.md)."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = (load_breast_cancer if dataset == "breast_cancer" else load_iris)(return_X_y=True)
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+
+    def accuracy(Est):
+        return np.mean([cross_val_score(make_pipeline(StandardScaler(), Est(solver="lbfgs", random_state=seed)),
+                                        X, y, cv=cv).mean() for seed in range(5)])
+
+    ours, theirs = accuracy(MLPClassifier), accuracy(SkMLPClassifier)
+    assert abs(ours - theirs) <= 0.01, (ours, theirs)
+    assert ours > (0.95 if dataset == "breast_cancer" else 0.93)
+
+
+def test_lbfgs_has_no_partial_fit_and_records_its_iterations(digits):
+    X, y = digits
+    clf = MLPClassifier(hidden_layer_sizes=(10,), solver="lbfgs", max_iter=25, tol=0.0, random_state=0)
+    assert not hasattr(clf, "partial_fit") and hasattr(MLPClassifier(), "partial_fit")
+    with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == len(clf.loss_curve_) == 25 and clf.loss_ == pytest.approx(clf.loss_curve_[-1])
+    assert clf.score(X, y) > 0.95
