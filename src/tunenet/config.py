@@ -131,7 +131,7 @@ CONSTRAINTS = {
     "init": (lambda v: isinstance(v, str), "zeros, random, large, xavier, glorot, he or normal:SCALE"),
     "batchnorm": _choice(False, True, "before", "after"),
     "keep_prob": _interval(0, 1, low_open=True),
-    "optimizer": _choice("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw"),
+    "optimizer": _choice("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw", "lbfgs"),
     "lr": _interval(0, None, low_open=True),
     "beta": _interval(0, 1, high_open=True),
     "beta1": _interval(0, 1, high_open=True),

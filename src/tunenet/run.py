@@ -120,6 +120,10 @@ def build_model(config: RunConfig, n_in: int, n_out: int, output: str) -> Sequen
 
 def build_optimizer(config: RunConfig, model: Sequential):
     """The optimiser named by ``config.optimizer`` with its own hyperparameters only."""
+    if config.optimizer == "lbfgs":  # full batch through scipy (tunenet.train.lbfgs); imported only when asked
+        from .optim.lbfgs import LBFGS
+
+        return LBFGS(model, config.lr)
     kwargs = {
         "sgd": {},
         "momentum": {"beta": config.beta},
@@ -150,7 +154,14 @@ def build_trainer(config: RunConfig, model: Sequential, run_dir: Path | None, ca
     if progress is not False:
         cbs.append(ProgressBar(force=progress))
     augment = parse_augment(config.augment, image_shape, scaler)  # geometric ones on raw pixels
-    return Trainer(model, build_optimizer(config, model), epochs=config.epochs, batch_size=config.batch_size,
+    if config.optimizer == "lbfgs":
+        if augment is not None:
+            raise ConfigError("--augment does not apply to --optimizer lbfgs: L-BFGS minimises one fixed "
+                              "full-batch loss; use a mini-batch optimiser such as adam to augment")
+        from .train.lbfgs import LBFGSTrainer as trainer_class
+    else:
+        trainer_class = Trainer
+    return trainer_class(model, build_optimizer(config, model), epochs=config.epochs, batch_size=config.batch_size,
                    l2=config.l2, l1=config.l1, schedule=make_schedule(config.schedule, config.lr),
                    clip=parse_clip(config.clip) if config.clip else None, callbacks=cbs, seed=config.seed,
                    augment=augment, threads=config.threads)
