@@ -21,8 +21,6 @@ except ModuleNotFoundError:  # Python 3.10
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-import yaml
-
 from .errors import ConfigError
 from .fileio import atomic_write_text
 
@@ -38,6 +36,7 @@ class RunConfig:
     test: float | None = None
     stratify: bool = True
     normalize: str = "standard"
+    standardize_target: bool = True
     augment: str | None = None
     # model
     hidden: tuple[int, ...] = (256, 128)
@@ -86,6 +85,8 @@ class RunConfig:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the resolved config as YAML (atomically)."""
+        import yaml  # here, not at the top: `tunenet --help` reads the fields only
+
         atomic_write_text(path, yaml.safe_dump(self.to_dict(), sort_keys=False))
 
 
@@ -124,6 +125,7 @@ CONSTRAINTS = {
     "test": _interval(0, 1, False, True, allow_none=True),
     "stratify": (lambda v: isinstance(v, bool), "true or false"),
     "normalize": _choice("standard", "minmax", "none"),
+    "standardize_target": (lambda v: isinstance(v, bool), "true or false"),
     "augment": _optional_str(),
     "hidden": (lambda v: isinstance(v, tuple) and all(isinstance(h, int) and h > 0 for h in v),
                "a list of positive integers such as [256, 128]"),
@@ -146,7 +148,7 @@ CONSTRAINTS = {
     "clip": _optional_str(),
     "early_stopping": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
                        "a patience in epochs (0 = off)"),
-    "monitor": _choice("dev_loss", "dev_accuracy", "train_loss", "train_accuracy"),
+    "monitor": _choice("dev_loss", "dev_accuracy", "dev_r2", "train_loss", "train_accuracy"),
     "plateau": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "a patience in epochs (0 = off)"),
     "human_error": _interval(0, 1, allow_none=True),
     "reference": _choice("auto", "on", "off"),
@@ -215,6 +217,8 @@ def from_dict(d: dict, source: str | None = None, base: RunConfig | None = None)
 
 def read_config_file(path: str | os.PathLike) -> dict:
     """The mapping in a YAML (``yaml.safe_load``) or TOML file."""
+    import yaml
+
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file")
