@@ -268,7 +268,8 @@ def run_trial(study: optuna.Study, trial, r: int, settings: dict, data_for, stud
         metrics = result.metrics
         storage.set_trial_user_attr(trial._trial_id, "curve", [row.get(metric) for row in result.history.epochs])
         storage.set_trial_user_attr(trial._trial_id, "epochs", metrics["epochs"])
-        storage.set_trial_user_attr(trial._trial_id, "dev_rows", int(len(data.y_dev)))  # for best_trial
+        if metric == "dev_accuracy":  # the binomial SE of tune.noise holds for an accuracy only (not R2)
+            storage.set_trial_user_attr(trial._trial_id, "dev_rows", int(len(data.y_dev)))  # for best_trial
         if "dev_loss" in metrics:
             storage.set_trial_user_attr(trial._trial_id, "dev_loss", metrics["dev_loss"])
         if reporter.stopped_epoch is not None and reporter.stopped_epoch < config.epochs:
