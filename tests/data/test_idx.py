@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import struct
 
 import numpy as np
 import pytest
@@ -55,3 +56,29 @@ def test_not_an_idx_file_and_corrupt_gzip(tmp_path):
 def test_debian_labels_file(debian_fashion_dir):
     labels = read_idx(debian_fashion_dir / "t10k-labels-idx1-ubyte.gz")
     assert labels.shape == (10_000,) and labels.dtype == np.uint8 and labels.max() == 9
+
+
+def test_idx_with_255_dimensions_is_a_user_error(tmp_path):
+    path = tmp_path / "x-idx3-ubyte"
+    path.write_bytes(bytes([0, 0, 8, 255]) + struct.pack(">255I", *[2] * 255))
+    with pytest.raises(DataError, match="declares 255 dimensions; expected 1 to 16"):
+        read_idx(path)
+
+
+def test_idx_byte_count_does_not_overflow(tmp_path):
+    path = tmp_path / "x-idx3-ubyte"
+    path.write_bytes(bytes([0, 0, 0x0E, 4]) + struct.pack(">4I", *[2**32 - 1] * 4) + b"\x00" * 8)
+    exact = (2**32 - 1) ** 4 * 8
+    with pytest.raises(DataError, match=f"values \\({exact:,} bytes\\) but the file holds 8 bytes"):
+        read_idx(path)
+
+
+def test_gzip_inflating_beyond_its_header_stops_at_the_header_size(tmp_path):
+    path = tmp_path / "x-idx1-ubyte.gz"
+    path.write_bytes(gzip.compress(idx_bytes(np.zeros(10, np.uint8)) + b"\x00" * 50_000_000))  # ~50 KB file
+    with pytest.raises(DataError, match="decompresses to more than 18 bytes"):
+        read_idx(path)
+    huge = bytes([0, 0, 8, 3]) + struct.pack(">3I", 60_000, 60_000, 60_000)
+    path.write_bytes(gzip.compress(huge))
+    with pytest.raises(DataError, match="would need .* of memory"):
+        read_idx(path)

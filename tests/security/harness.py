@@ -126,7 +126,10 @@ def check_case(case: Case, result: dict, root: Path) -> None:
     allowed = f"{case.id}/{case.writes}" if case.writes else None
     before, after = result["before"], result["after"]
     changed = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
-    outside = [p for p in changed if not (allowed and (p == allowed or p.startswith(allowed + "/")))]
+    # creating (or removing) the allowed directory touches its parents' mtime: that is not a write outside it
+    parents = {p for p in changed if allowed and allowed.startswith(p + "/") and p in before and p in after}
+    outside = [p for p in changed if p not in parents
+               and not (allowed and (p == allowed or p.startswith(allowed + "/")))]
     assert not outside, f"{where}\nwritten outside {allowed or 'nothing'}: {outside[:5]}"
     assert not (root / f"MARKER-{case.id}").exists(), f"{where}\na payload ran code"
 

@@ -34,6 +34,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import ConfigError, DataError
+from ..memory import check_bytes, format_bytes
+from .npz import read_npz_arrays
+from .tables import read_columns
 from .validation import (
     CLASSIFICATION,
     REGRESSION,
@@ -48,6 +51,7 @@ from .validation import (
 
 ENCODING_VERSION = 1
 MAX_CLASSES_GUESS = 50
+MAX_CATEGORIES = 1000  #: default cap on one column's categories (option ``max_categories``)
 
 
 # ----------------------------------------------------------------------------- encodings
@@ -237,8 +241,14 @@ def decode_labels(indices, encoding: dict) -> list:
 
 
 def infer_table_encoding(columns: dict[str, np.ndarray], target: str | None, task: str | None,
-                         categorical: Sequence[str], where: Where) -> dict:
-    """Decide each input column's type and categories; returns the encoding (target and classes left to the caller)."""
+                         categorical: Sequence[str], where: Where, max_categories: int = MAX_CATEGORIES) -> dict:
+    """Decide each input column's type and categories; returns the encoding (target and classes left to the caller).
+
+    A categorical column with more than ``max_categories`` distinct values is
+    refused before anything is one-hot encoded: its ``k`` categories would
+    become ``k`` float32 features of ``m`` rows each (``4 m k`` bytes); the
+    error names the column, ``k`` and that memory.
+    """
     unknown = [c for c in categorical if c not in columns or c == target]
     if unknown:
         raise DataError(f"{where.whole()}: categorical column {unknown[0]!r} is not a feature column "
@@ -249,6 +259,13 @@ def infer_table_encoding(columns: dict[str, np.ndarray], target: str | None, tas
             continue
         if name in categorical or not mostly_numbers(values):
             categories = sorted(set(category_strings(values, name, where)))
+            if len(categories) > max_categories:
+                m = len(values)
+                width = len(feature_names) + len(categories)  # the features up to this column's
+                raise DataError(f"{where.whole()}, column {name!r}: {len(categories):,} distinct categories, more "
+                                f"than max_categories={max_categories}; one-hot encoding them would take at least "
+                                f"{format_bytes(4 * m * width)} ({m:,} rows x {width:,} features); drop the "
+                                "column, or raise max_categories (--max-categories) if it is meant to be one-hot")
             specs.append({"name": name, "type": "categorical", "categories": categories})
             feature_names += [f"{name}={c}" for c in categories]
         else:
@@ -265,16 +282,25 @@ def apply_table_encoding(columns: dict[str, np.ndarray], encoding: dict, where: 
         raise DataError(f"{where.whole()}: no column {missing[0]!r} (the model was trained on columns "
                         f"{', '.join(c['name'] for c in encoding['columns'])})")
     m = len(next(iter(columns.values()))) if columns else 0
+    check_bytes(4 * m * encoding["n_features"], f"{where.whole()}: the encoded table ({m:,} rows x "
+                f"{encoding['n_features']:,} features)", DataError)
     X = np.zeros((m, encoding["n_features"]), dtype=np.float32, order="F")  # filled column by column
-    j = 0
-    for spec in encoding["columns"]:
+    j, k, specs = 0, 0, encoding["columns"]
+    while k < len(specs):
+        spec = specs[k]
         name, values = spec["name"], columns[spec["name"]]
+        k += 1
         if spec["type"] == "numeric":
+            run = _numeric_run(specs, k - 1, columns)
+            if len(run) > 1:  # consecutive float columns (a wide table): one copy, one finiteness check
+                X[:, j:j + len(run)] = _numeric_block(run, columns, where)
+                j, k = j + len(run), k - 1 + len(run)
+                continue
             X[:, j] = numeric_column(values, name, where)
             j += 1
             continue
         categories = spec["categories"]
-        lookup = {c: k for k, c in enumerate(categories)}
+        lookup = {c: index for index, c in enumerate(categories)}
         strings = category_strings(values, name, where)
         codes = np.fromiter((lookup.get(s, -1) for s in strings), dtype=np.int64, count=m)
         unseen = np.flatnonzero(codes < 0)
@@ -286,6 +312,25 @@ def apply_table_encoding(columns: dict[str, np.ndarray], encoding: dict, where: 
         X[np.arange(m), j + codes] = 1.0
         j += len(categories)
     return np.ascontiguousarray(X)
+
+
+def _numeric_run(specs: list[dict], k: int, columns: dict) -> list[str]:
+    """Names of the numeric columns from ``specs[k]`` on, up to the first other column or non-float column."""
+    run = []
+    for spec in specs[k:]:
+        if spec["type"] != "numeric" or columns[spec["name"]].dtype.kind != "f":
+            break
+        run.append(spec["name"])
+    return run
+
+
+def _numeric_block(names: list[str], columns: dict, where: Where) -> np.ndarray:
+    """Many float columns at once, (m, len(names)); a non-finite cell is reported by the per-column check."""
+    block = np.column_stack([columns[n] for n in names])
+    if not np.isfinite(block).all():
+        for n in names:
+            numeric_column(columns[n], n, where)
+    return block
 
 
 def encode_features(table_or_path, encoding: dict, **read_options) -> np.ndarray:
@@ -304,8 +349,6 @@ def encode_features(table_or_path, encoding: dict, **read_options) -> np.ndarray
     -------
     ndarray of float32, shape (m, encoding["n_features"])
     """
-    from .tables import read_columns
-
     _check_encoding(encoding)
     n_features = encoding["n_features"]
     if isinstance(table_or_path, np.ndarray):
@@ -313,8 +356,6 @@ def encode_features(table_or_path, encoding: dict, **read_options) -> np.ndarray
         check_n_features(X, n_features)
         return X
     if isinstance(table_or_path, (str, os.PathLike)) and os.fspath(table_or_path).endswith(".npz"):
-        from .files import read_npz_arrays
-
         arrays, _ = read_npz_arrays(table_or_path, required=("X",))
         where = ArrayWhere("X", table_or_path)
         X = check_features(arrays["X"], where)

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import os
-import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -25,8 +24,16 @@ import numpy as np
 from ..errors import DataError
 from .dataset import Dataset
 from .download import find_in_dir
-from .encoding import apply_table_encoding, array_encoding, encode_target, infer_table_encoding
+from .encoding import (
+    MAX_CATEGORIES,
+    apply_table_encoding,
+    array_encoding,
+    encode_labels,
+    encode_target,
+    infer_table_encoding,
+)
 from .idx import read_idx
+from .npz import read_npz_arrays
 from .tables import CSV_SUFFIXES, PARQUET_SUFFIXES, read_columns
 from .validation import CLASSIFICATION, ArrayWhere, check_features, check_same_length, check_two_classes
 
@@ -35,7 +42,7 @@ IDX_STEMS = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-
 
 def load_table(path_or_frame, target: str | None = None, task: str | None = None,
                categorical: Sequence[str] = (), drop: Sequence[str] = (), delimiter: str | None = None,
-               name: str | None = None) -> Dataset:
+               name: str | None = None, max_categories: int = MAX_CATEGORIES) -> Dataset:
     """A CSV/Parquet file or a DataFrame as a :class:`Dataset` (see the module docstring)."""
     columns, where = read_columns(path_or_frame, delimiter=delimiter)
     for column in drop:
@@ -54,7 +61,7 @@ def load_table(path_or_frame, target: str | None = None, task: str | None = None
     if len(columns) == 1:
         raise DataError(f"{where.whole()}: no feature columns besides the target {target!r}")
     y, task, classes = encode_target(columns[target], task, where, target)
-    encoding = infer_table_encoding(columns, target, task, list(categorical), where)
+    encoding = infer_table_encoding(columns, target, task, list(categorical), where, max_categories)
     X = apply_table_encoding(columns, encoding, where)
     encoding["classes"] = classes
     encoding["class_names"] = [str(c) for c in classes] if classes is not None else None
@@ -64,29 +71,6 @@ def load_table(path_or_frame, target: str | None = None, task: str | None = None
     return Dataset(name=name or Path(source).name, X=X, y=y, task=task, class_names=encoding["class_names"],
                    feature_names=encoding["feature_names"], description=f"table read from {source}",
                    encoding=encoding, source=source)
-
-
-def read_npz_arrays(path: str | os.PathLike, required: Sequence[str] = ("X", "y")) -> tuple[dict, str]:
-    """Arrays of an ``.npz`` file, loaded with ``allow_pickle=False``; refuses pickled objects."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {}
-            for key in npz.files:
-                try:
-                    arrays[key] = npz[key]
-                except ValueError:
-                    raise DataError(f"{path}: array {key!r} holds Python objects, which would need pickle; "
-                                    "save plain numeric or string arrays") from None
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise DataError(f"{path}: not a readable .npz file ({exc})") from None
-    missing = [k for k in required if k not in arrays]
-    if missing:
-        raise DataError(f"{path}: no array {missing[0]!r} (found: {', '.join(arrays) or 'none'}); "
-                        f"save it with np.savez(path, {', '.join(f'{k}={k}' for k in required)})")
-    return arrays, os.fspath(path)
 
 
 def load_npz(path: str | os.PathLike, task: str | None = None, name: str | None = None) -> Dataset:
@@ -103,8 +87,6 @@ def load_npz(path: str | os.PathLike, task: str | None = None, name: str | None 
         X_test = check_features(arrays["X_test"], ArrayWhere("X_test", source))
         if X_test.shape[1] != X.shape[1]:
             raise DataError(f"{source}: X_test has {X_test.shape[1]} features but X has {X.shape[1]}")
-        from .encoding import encode_labels
-
         enc = array_encoding([f"x{j}" for j in range(X.shape[1])], task, classes)
         y_test = encode_labels(arrays["y_test"].ravel(), enc, ArrayWhere("y_test", source))
         check_same_length(X_test, y_test, f"{source}: X_test", f"{source}: y_test")

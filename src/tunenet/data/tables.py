@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import DataError
 from .validation import TableWhere, csv_record_lines, first_ragged_line
+from .widecsv import wide_csv_columns
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -52,11 +53,29 @@ def _arrow_columns(table, where_source: str) -> dict[str, np.ndarray]:
             values = column.cast(pa.float64()).to_numpy()
         elif pat.is_string(kind) or pat.is_large_string(kind):
             values = np.asarray(column.to_pylist(), dtype=object)
+        elif pat.is_binary(kind) or pat.is_large_binary(kind):
+            values = _utf8_column(column.to_pylist(), where_source, name)
         else:
             raise DataError(f"{where_source}, column {name!r}: values of type {kind} are not supported; "
                             "expected numbers or text (convert dates to numbers, or drop the column with drop=[...])")
         columns[name] = values
     return columns
+
+
+def _utf8_column(cells: list, where_source: str, name: str) -> np.ndarray:
+    """A column pyarrow left as bytes: text if it is UTF-8; otherwise say which encoding it looks like."""
+    for i, cell in enumerate(cells):
+        if cell is None:
+            continue
+        try:
+            cell.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad = cell[exc.start]
+            guess = cell.decode("cp1252", errors="replace")
+            raise DataError(f"{where_source}, column {name!r}, data row {i + 1}: text is not UTF-8 (byte 0x{bad:02x}); "
+                            f"it reads as Latin-1/Windows-1252 {guess!r}: save the file as UTF-8 "
+                            "(e.g. iconv -f latin1 -t utf-8)") from None
+    return np.asarray([None if c is None else c.decode("utf-8") for c in cells], dtype=object)
 
 
 def read_csv_columns(path: str | os.PathLike, delimiter: str | None = None) -> tuple[dict[str, np.ndarray], TableWhere]:
@@ -70,6 +89,15 @@ def read_csv_columns(path: str | os.PathLike, delimiter: str | None = None) -> t
         raise DataError(f"{source}: empty file; expected a header line and data rows")
     delimiter = delimiter or ("\t" if path.suffix == ".tsv" else ",")
     convert = pacsv.ConvertOptions(strings_can_be_null=True, timestamp_parsers=[])
+
+    def some_columns(names: list[str]) -> dict[str, np.ndarray]:
+        options = pacsv.ConvertOptions(strings_can_be_null=True, timestamp_parsers=[], include_columns=names)
+        parse = pacsv.ParseOptions(delimiter=delimiter)
+        return _arrow_columns(pacsv.read_csv(path, parse_options=parse, convert_options=options), source)
+
+    wide = wide_csv_columns(path, delimiter, some_columns)  # thousands of columns: vectorised
+    if wide is not None:
+        return wide, _csv_where(path, source, list(wide), delimiter)
     try:
         table = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter), convert_options=convert)
     except pa.ArrowInvalid as exc:
@@ -84,12 +112,16 @@ def read_csv_columns(path: str | os.PathLike, delimiter: str | None = None) -> t
         except pa.ArrowInvalid:
             raise DataError(f"{source}: not a readable CSV file ({exc})") from None
     columns = _arrow_columns(table, source)
+    return columns, _csv_where(path, source, list(columns), delimiter)
 
+
+def _csv_where(path: Path, source: str, names: list[str], delimiter: str) -> TableWhere:
+    """Places in a CSV file: a record's line is found (once, on the first error) by scanning the file."""
     @cache
     def lines() -> list[int]:
         return csv_record_lines(path, delimiter)
 
-    return columns, TableWhere(source, list(columns), line_of_record=lambda i: lines()[i])
+    return TableWhere(source, names, line_of_record=lambda i: lines()[i])
 
 
 def read_parquet_columns(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], TableWhere]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -42,8 +43,23 @@ DONE = (TrialState.COMPLETE, TrialState.PRUNED)
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
+STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
+
+
+def check_study_name(name: str) -> str:
+    """A study name is one path component: letters, digits, ``. _ + -``, not starting with a dot or dash.
+
+    So ``studies/NAME`` stays inside ``--root`` (no ``..``, ``/`` or absolute
+    path) and the study can be found again by name to resume or show.
+    """
+    if not isinstance(name, str) or not STUDY_NAME.fullmatch(name):
+        raise ConfigError(f"--study {name!r}: a study name is 1 to 128 letters, digits, '.', '_', '+' or '-', "
+                          "starting with a letter or digit (no '/', no '..'); it names a directory inside --root")
+    return name
+
+
 def study_dir_for(name: str, root: str | os.PathLike = "studies") -> Path:
-    return Path(root) / name
+    return Path(root) / check_study_name(name)
 
 
 def make_storage(storage: str | None, study_dir: Path):
