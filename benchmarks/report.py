@@ -217,6 +217,31 @@ def estimator_section(est: dict) -> str:
     ])
 
 
+def lbfgs_section(lbfgs: dict | None) -> str:
+    """``bench_lbfgs.py``: L-BFGS fit time against scikit-learn's (issue 16)."""
+    if not lbfgs:
+        return "`benchmarks/bench_lbfgs.py`: not run (no `benchmarks/results/lbfgs.json`)."
+    labels = {"breast_cancer": "breast cancer", "digits": "digits", "fashion_mnist": "Fashion-MNIST subset"}
+    rows = []
+    for name, c in lbfgs["cases"].items():
+        t, s = c["tunenet"], c["sklearn"]
+        rows.append([f"{labels.get(name, name)} ({c['rows']:,} x {c['features']}, max_iter {c['max_iter']})",
+                     f"{t['iterations']} / {s['iterations']}", f"{t['accuracy']:.4f} / {s['accuracy']:.4f}",
+                     both({"wall": t["fit_seconds_median"], "cpu": t["fit_cpu_seconds_median"]}, secs),
+                     both({"wall": s["fit_seconds_median"], "cpu": s["fit_cpu_seconds_median"]}, secs),
+                     both(c["speedup"]), ratio(c["speedup_per_iteration_cpu"])])
+    return "\n".join([
+        "`benchmarks/bench_lbfgs.py`: `MLPClassifier(solver='lbfgs')`, tunenet's against scikit-learn's, the same "
+        "settings (100 ReLU units, alpha 1e-4, tol 1e-4, max_fun 15000), both running scipy's L-BFGS-B in float64, "
+        f"{threads_text(lbfgs['threads'])}, median of {lbfgs['repeats']} interleaved fits. They start from "
+        "different random weights and so may stop after different numbers of iterations; the last column compares "
+        "the CPU time per iteration.", "",
+        table(["data", "iterations tunenet / sklearn", "test accuracy tunenet / sklearn", "tunenet fit, wall (CPU)",
+               "scikit-learn fit, wall (CPU)", "scikit-learn / tunenet, wall (CPU)", "per iteration (CPU)"],
+              rows, "lrrrrrr"),
+    ])
+
+
 #: why a case's logged history may differ from the baseline's while its weights do not
 HISTORY_NOTE = ("their logged train_loss changed, not their training: since 56b5aca it is the data loss the step "
                 "computed, where it used to be J less the penalty summed a second time another way, which carried "
@@ -582,6 +607,7 @@ def write_report(path: Path = DOC) -> Path:
         parts += ["## The tuner: parallel trials and pruning", "", tuner_section(tuner), ""]
     if estimators:
         parts += ["## The scikit-learn estimator against scikit-learn's MLP", "", estimator_section(estimators), ""]
+    parts += ["## L-BFGS against scikit-learn's", "", lbfgs_section(load_results("lbfgs")), ""]
     if baseline:
         findings = findings_section(baseline, changes)
         if findings:

@@ -36,6 +36,7 @@ BENCHMARKS = {
     "baseline": ("bench_baseline.py", [], ["--quick"]),
     "tuner": ("bench_tuner.py", [], ["--quick"]),
     "estimators": ("bench_estimators.py", [], ["--epochs", "3", "--repeats", "2", "--digit-seeds", "3"]),
+    "lbfgs": ("bench_lbfgs.py", [], ["--repeats", "1", "--fashion-rows", "2000", "--fashion-iter", "20"]),
 }
 
 

@@ -170,6 +170,11 @@ class _BaseMLP(BaseEstimator):
     def _lbfgs(self) -> bool:
         return self.solver == "lbfgs" and self.optimizer is None
 
+    @property
+    def _input_dtype(self) -> np.dtype:
+        """The precision X is validated in: ``dtype``, or float64 for L-BFGS (which computes in float64)."""
+        return np.dtype(np.float64) if self._lbfgs else np.dtype(self.dtype)
+
     def _validation_split(self, X, y, sample_weight, seed):
         """scikit-learn's early-stopping split: ``validation_fraction`` held out, stratified for binary targets only.
 

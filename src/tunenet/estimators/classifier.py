@@ -67,7 +67,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return _MultilabelLogLoss() if self._target == "multilabel" else None
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, multi_output=True, dtype=np.dtype(self.dtype), reset=reset,
+        X, y = validate_data(self, X, y, multi_output=True, dtype=self._input_dtype, reset=reset,
                              accept_sparse=["csr", "csc"])
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)

@@ -74,7 +74,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return np.exp(out) if self.loss == "poisson" else out
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.dtype(self.dtype),
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=self._input_dtype,
                              reset=reset, accept_sparse=["csr", "csc"])
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -82,7 +82,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         if not reset and hasattr(self, "n_outputs_") and n_targets != self.n_outputs_:
             raise ValueError(f"y has {n_targets} targets; the model was fitted with {self.n_outputs_}")
         self._n_targets = n_targets
-        return X, y.astype(np.dtype(self.dtype), copy=False)
+        return X, y.astype(self._input_dtype, copy=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
