@@ -277,3 +277,19 @@ def test_lbfgs_has_no_partial_fit_and_records_its_iterations(digits):
         clf.fit(X, y)
     assert clf.n_iter_ == len(clf.loss_curve_) == 25 and clf.loss_ == pytest.approx(clf.loss_curve_[-1])
     assert clf.score(X, y) > 0.95
+
+
+def test_estimators_from_parallel_cross_validate_keep_training(digits):
+    """cross_validate(n_jobs=2, return_estimator=True) sends fitted estimators back through pickle."""
+    from sklearn.model_selection import cross_validate
+
+    X, y = digits
+    out = cross_validate(MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0), X, y, cv=2, n_jobs=2,
+                         return_estimator=True)
+    for est in out["estimator"]:
+        reference = copy.deepcopy(est)
+        before = est.coefs_[0].copy()
+        est.partial_fit(X, y)
+        reference.partial_fit(X, y)
+        assert not np.array_equal(est.coefs_[0], before)
+        np.testing.assert_array_equal(est.coefs_[0], reference.coefs_[0])
