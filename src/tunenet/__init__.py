@@ -8,37 +8,34 @@ The curated public API::
     tunenet.save(model, "model.safetensors"); tunenet.load("model.safetensors")
 """
 
-from .diagnose import GradCheckResult, gradient_check
 from .errors import CheckpointError, ConfigError, DataError, DivergenceError, TunenetError
-from .nn import (
-                 BatchNorm,
-                 Dense,
-                 Dropout,
-                 Identity,
-                 LeakyReLU,
-                 MeanSquaredError,
-                 Parameter,
-                 ReLU,
-                 Sequential,
-                 Sigmoid,
-                 SigmoidBinaryCrossEntropy,
-                 SoftmaxCrossEntropy,
-                 Tanh,
-                 load,
-                 mlp,
-                 save,
-)
 
 __version__ = "0.1.0"
 
+#: public name -> the module that defines it, imported on first use (PEP 562), so that
+#: ``import tunenet`` and ``tunenet --help`` do not load NumPy, SciPy or scikit-learn
+_LAZY = {
+    **dict.fromkeys(("GradCheckResult", "gradient_check"), "diagnose"),
+    **dict.fromkeys(("BatchNorm", "Dense", "Dropout", "Identity", "LeakyReLU", "MeanSquaredError", "Parameter",
+                     "ReLU", "Sequential", "Sigmoid", "SigmoidBinaryCrossEntropy", "SoftmaxCrossEntropy", "Tanh",
+                     "load", "mlp", "save"), "nn"),
+    **dict.fromkeys(("MLPClassifier", "MLPRegressor"), "estimators"),
+}
+
 
 def __getattr__(name: str):
-    """``tunenet.MLPClassifier`` / ``tunenet.MLPRegressor`` load scikit-learn only when asked for."""
-    if name in ("MLPClassifier", "MLPRegressor"):
-        from . import estimators
+    """Load the module behind a public name when it is first asked for."""
+    if name in _LAZY:
+        import importlib
 
-        return getattr(estimators, name)
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'tunenet' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
 
 
 __all__ = [

@@ -100,12 +100,15 @@ FLAG_HELP = {
     "target": "target column of a CSV/Parquet file (default: the last column)",
     "dev": "dev fraction (default: by data size)", "test": "test fraction (default: by data size)",
     "normalize": "standard, minmax or none (fitted on train only)",
+    "standardize_target": "regression: train on (y - mean) / std of the training target; predictions and "
+                          "R2/RMSE/MAE stay in the target's units (default: on)",
     "augment": "image augmentation spec, e.g. flip,shift:2,rotate:10,noise:0.05",
     "max_categories": "most categories one text column of a table may one-hot encode into (default: 1000)",
     "hidden": "hidden layer sizes, e.g. 256,128", "init": "zeros, random, large, xavier, glorot, he",
     "batchnorm": "batch norm before (default) or after the activation",
     "keep_prob": "dropout keep probability for hidden layers",
-    "optimizer": "sgd, momentum, nesterov, rmsprop, adam, adamw", "lr": "learning rate alpha",
+    "optimizer": "sgd, momentum, nesterov, rmsprop, adam, adamw, lbfgs (full batch: an epoch is one L-BFGS iteration)",
+    "lr": "learning rate alpha",
     "beta": "momentum / RMSprop beta", "schedule": "learning-rate decay, e.g. inverse_time:1.0, exponential:0.95",
     "l2": "L2 strength lambda", "l1": "L1 strength", "clip": "gradient clipping: norm:5 or value:0.5",
     "early_stopping": "patience in epochs (0 = off)", "plateau": "reduce lr on plateau after N epochs (0 = off)",
@@ -128,7 +131,7 @@ def add_config_arguments(p: argparse.ArgumentParser) -> None:
             continue
         flag = "--" + f.name.replace("_", "-")
         kw = {"dest": f.name, "default": argparse.SUPPRESS, "help": FLAG_HELP.get(f.name)}
-        if f.name == "stratify":
+        if f.name in ("stratify", "standardize_target"):
             p.add_argument(flag, action=argparse.BooleanOptionalAction, **kw)
         elif f.name == "batchnorm":
             p.add_argument(flag, nargs="?", const=True, choices=["before", "after"], **kw)
@@ -191,18 +194,28 @@ def print_metrics(result) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from .metrics import SCORE_LABELS
+
     m = result.metrics
     table = Table(title=f"run {result.run_dir}  ({m['epochs']} epochs"
                         + (f", best epoch {m['best_epoch']} restored" if "best_epoch" in m else "") + ")")
+    scores = ["accuracy"] if "r2" not in {k.partition("_")[2] for k in m} else ["r2", "rmse", "mae"]
     table.add_column("split")
     table.add_column("loss", justify="right")
-    table.add_column("accuracy", justify="right")
+    for score in scores:
+        table.add_column(SCORE_LABELS[score], justify="right")
     for split in ("train", "dev", "test"):
         if f"{split}_loss" in m:
-            acc = m.get(f"{split}_accuracy")
-            table.add_row(split, f"{m[f'{split}_loss']:.4f}", "-" if acc is None or acc != acc else f"{acc:.4f}")
+            table.add_row(split, f"{m[f'{split}_loss']:.4f}", *(_number(m.get(f"{split}_{s}")) for s in scores))
     console = Console()
     console.print(table)
+    if "r2" in scores:
+        final = "test" if "test_r2" in m else "dev"
+        units = ("loss: 1/2 MSE of the standardised target" if m.get("target_standardized")
+                 else "loss: 1/2 MSE in the target's units")
+        console.print(f"{final}: R² {_number(m.get(f'{final}_r2'))}, RMSE {_number(m.get(f'{final}_rmse'))}, "
+                      f"MAE {_number(m.get(f'{final}_mae'))} (RMSE and MAE in the target's units; {units})",
+                      highlight=False)
     print_run_findings(console, result.run_dir, m)
     if result.run_dir is not None and (result.run_dir / "report.html").is_file():
         console.print(f"report: {result.run_dir / 'report.html'}", highlight=False)
@@ -228,6 +241,13 @@ def print_run_findings(console, run_dir, metrics: dict) -> None:
             console.print(f.summary(), highlight=False, markup=False, soft_wrap=True)
     elif "diagnosis" in metrics:
         console.print(metrics["diagnosis"], highlight=False, markup=False, soft_wrap=True)
+
+
+def _number(value) -> str:
+    """A metric for a table: 4 significant digits past the point, '-' when missing or NaN."""
+    if value is None or value != value:
+        return "-"
+    return f"{value:.4f}" if abs(value) < 1000 else f"{value:.4g}"
 
 
 COMMANDS["train"] = (add_train_arguments, run_train, "train a network and write a run directory")

@@ -21,8 +21,6 @@ except ModuleNotFoundError:  # Python 3.10
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-import yaml
-
 from .errors import ConfigError
 from .fileio import atomic_write_text
 
@@ -38,6 +36,7 @@ class RunConfig:
     test: float | None = None
     stratify: bool = True
     normalize: str = "standard"
+    standardize_target: bool = True
     augment: str | None = None
     max_categories: int = 1000
     # model
@@ -87,6 +86,8 @@ class RunConfig:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the resolved config as YAML (atomically)."""
+        import yaml  # here, not at the top: `tunenet --help` reads the fields only
+
         atomic_write_text(path, yaml.safe_dump(self.to_dict(), sort_keys=False))
 
 
@@ -125,6 +126,7 @@ CONSTRAINTS = {
     "test": _interval(0, 1, False, True, allow_none=True),
     "stratify": (lambda v: isinstance(v, bool), "true or false"),
     "normalize": _choice("standard", "minmax", "none"),
+    "standardize_target": (lambda v: isinstance(v, bool), "true or false"),
     "augment": _optional_str(),
     "max_categories": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
                        "a positive integer (the most categories one text column may one-hot encode into)"),
@@ -134,7 +136,7 @@ CONSTRAINTS = {
     "init": (lambda v: isinstance(v, str), "zeros, random, large, xavier, glorot, he or normal:SCALE"),
     "batchnorm": _choice(False, True, "before", "after"),
     "keep_prob": _interval(0, 1, low_open=True),
-    "optimizer": _choice("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw"),
+    "optimizer": _choice("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw", "lbfgs"),
     "lr": _interval(0, None, low_open=True),
     "beta": _interval(0, 1, high_open=True),
     "beta1": _interval(0, 1, high_open=True),
@@ -149,7 +151,7 @@ CONSTRAINTS = {
     "clip": _optional_str(),
     "early_stopping": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
                        "a patience in epochs (0 = off)"),
-    "monitor": _choice("dev_loss", "dev_accuracy", "train_loss", "train_accuracy"),
+    "monitor": _choice("dev_loss", "dev_accuracy", "dev_r2", "train_loss", "train_accuracy"),
     "plateau": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "a patience in epochs (0 = off)"),
     "human_error": _interval(0, 1, allow_none=True),
     "reference": _choice("auto", "on", "off"),
@@ -218,6 +220,8 @@ def from_dict(d: dict, source: str | None = None, base: RunConfig | None = None)
 
 def read_config_file(path: str | os.PathLike) -> dict:
     """The mapping in a YAML (``yaml.safe_load``) or TOML file."""
+    import yaml
+
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file")

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import decode_labels, encode_features, scaler_from_dict
+from .data.target import target_scaler_from_dict
 from .errors import CheckpointError
 from .fileio import refuse_symlink
 from .nn.io import load
@@ -34,12 +35,20 @@ def load_run_model(run_dir: str | os.PathLike):
 
 
 def predict_arrays(run_dir: str | os.PathLike, file: str | os.PathLike) -> tuple[np.ndarray, object, dict]:
-    """(model output, model, encoding): probabilities (m, k) or values (m, k)."""
+    """(model output, model, encoding): probabilities (m, k) or values (m, k) in the target's units.
+
+    A regression model trained on a standardised target (``target_preprocessing``
+    in its metadata) has its outputs mapped back: ``y = y' * std + mean``.
+    """
     model = load_run_model(run_dir)
     meta = model.metadata
     X = encode_features(file, meta["encoding"])
     X = scaler_from_dict(meta["preprocessing"]).transform(X)
-    return model.predict_proba(X), model, meta["encoding"]
+    out = model.predict_proba(X)
+    target = target_scaler_from_dict(meta.get("target_preprocessing"), source=str(Path(run_dir) / "model.safetensors"))
+    if model.output == "linear" and target is not None:
+        out = target.inverse_transform(out)
+    return out, model, meta["encoding"]
 
 
 def predict_file(run_dir: str | os.PathLike, file: str | os.PathLike) -> str:

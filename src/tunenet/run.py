@@ -11,7 +11,8 @@ The CLI (``tunenet train``), the tuner's trials and the labs all call
     model.safetensors    weights + JSON metadata (preprocessing, classes, config)
     checkpoint/          the resumable training state
     curves.png           learning curves (loss and accuracy, train vs dev)
-    metrics.json         final train/dev/test loss and accuracy, bias/variance, dev confusion matrix
+    metrics.json         final train/dev/test loss and accuracy (R2, RMSE, MAE for regression),
+                         bias/variance, dev confusion matrix
     health.json          per-layer activation/gradient statistics every 20 steps
     diagnosis.json       the findings of the network doctor
     report.html          one self-contained page with all of it
@@ -34,6 +35,7 @@ from .config import RunConfig, from_dict, read_config_file
 from .data import load as load_dataset
 from .data import make_scaler, parse_augment, split_dataset
 from .data.encoding import MAX_CATEGORIES
+from .data.target import TargetStandardizer
 from .diagnose.bias_variance import run_bias_variance
 from .diagnose.findings import diagnose_run
 from .diagnose.health import HealthMonitor
@@ -42,12 +44,13 @@ from .diagnose.reference import fit_reference, reference_seconds, wanted
 from .errors import CheckpointError, ConfigError, DivergenceError, TunenetError
 from .fileio import atomic_write_text, refuse_symlink
 from .lock import DirectoryLock
+from .metrics import regression_scores
 from .nn.io import save as save_model
 from .nn.model import Sequential, mlp
 from .optim import make_optimizer, make_schedule, parse_clip
 from .report.html import write_report
 from .report.plots import confusion_matrix, plot_learning_curves
-from .train import Checkpoint, EarlyStopping, ProgressBar, ReduceLROnPlateau, Trainer, evaluate
+from .train import Checkpoint, EarlyStopping, ProgressBar, ReduceLROnPlateau, Trainer, evaluate_scores
 from .train.checkpoint import checkpoint_path, load_checkpoint
 
 
@@ -65,6 +68,7 @@ class PreparedData:
     dataset: object
     #: the reference model's errors on this split (:mod:`tunenet.diagnose.reference`), once fitted
     reference: dict | None = None
+    target_scaler: TargetStandardizer | None = None
 
     @property
     def output(self) -> str:
@@ -97,7 +101,10 @@ def prepare_data(config: RunConfig) -> PreparedData:
 
     The scaler is fitted on train only. The split's arrays are fresh copies,
     normalised in place, and the raw arrays are dropped: a Fashion-MNIST run
-    holds the data once, not three times.
+    holds the data once, not three times. A regression target is standardised
+    with the training target's mean and std (``config.standardize_target``);
+    the y arrays are then in standardised units and ``target_scaler`` maps
+    back (:func:`score_split` scores in the original units).
     """
     options = {"target": config.target} if config.target else {}
     if config.max_categories != MAX_CATEGORIES:  # a table's option: other loaders refuse it by name
@@ -114,7 +121,11 @@ def prepare_data(config: RunConfig) -> PreparedData:
     X_tr, X_dev, X_te = (scaler.transform(X.astype(np.float32, copy=False), copy=False) if len(X)
                          else X.astype(np.float32)  # an empty dev (dev 0) or test part
                          for X in (X_tr, X_dev, X_te))
-    return PreparedData(X_tr, y_tr, X_dev, y_dev, X_te, y_te, scaler, info)
+    target_scaler = None
+    if info.task == "regression" and config.standardize_target:
+        target_scaler = TargetStandardizer().fit(y_tr)
+        y_tr, y_dev, y_te = (target_scaler.transform(y) for y in (y_tr, y_dev, y_te))
+    return PreparedData(X_tr, y_tr, X_dev, y_dev, X_te, y_te, scaler, info, target_scaler=target_scaler)
 
 
 def build_model(config: RunConfig, n_in: int, n_out: int, output: str) -> Sequential:
@@ -124,6 +135,10 @@ def build_model(config: RunConfig, n_in: int, n_out: int, output: str) -> Sequen
 
 def build_optimizer(config: RunConfig, model: Sequential):
     """The optimiser named by ``config.optimizer`` with its own hyperparameters only."""
+    if config.optimizer == "lbfgs":  # full batch through scipy (tunenet.train.lbfgs); imported only when asked
+        from .optim.lbfgs import LBFGS
+
+        return LBFGS(model, config.lr)
     kwargs = {
         "sgd": {},
         "momentum": {"beta": config.beta},
@@ -154,7 +169,14 @@ def build_trainer(config: RunConfig, model: Sequential, run_dir: Path | None, ca
     if progress is not False:
         cbs.append(ProgressBar(force=progress))
     augment = parse_augment(config.augment, image_shape, scaler)  # geometric ones on raw pixels
-    return Trainer(model, build_optimizer(config, model), epochs=config.epochs, batch_size=config.batch_size,
+    if config.optimizer == "lbfgs":
+        if augment is not None:
+            raise ConfigError("--augment does not apply to --optimizer lbfgs: L-BFGS minimises one fixed "
+                              "full-batch loss; use a mini-batch optimiser such as adam to augment")
+        from .train.lbfgs import LBFGSTrainer as trainer_class
+    else:
+        trainer_class = Trainer
+    return trainer_class(model, build_optimizer(config, model), epochs=config.epochs, batch_size=config.batch_size,
                    l2=config.l2, l1=config.l1, schedule=make_schedule(config.schedule, config.lr),
                    clip=parse_clip(config.clip) if config.clip else None, callbacks=cbs, seed=config.seed,
                    augment=augment, threads=config.threads)
@@ -168,6 +190,7 @@ def read_run_config(run_dir: str | os.PathLike, overrides: dict | None = None) -
     data = read_config_file(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of option: value, got {type(data).__name__}")
+    data.setdefault("standardize_target", False)  # a run from before target standardisation trained on raw y
     data.update(overrides or {})
     return from_dict(data, source=str(path))
 
@@ -302,6 +325,27 @@ def _train(config: RunConfig, run_dir: Path | None, continuing: bool, callbacks,
     return RunResult(config, run_dir, model, trainer.history, metrics)
 
 
+def score_split(model: Sequential, X: np.ndarray, y: np.ndarray, target_scaler=None) -> dict[str, float]:
+    """The scores of ``model`` on normalised inputs ``X`` and targets ``y`` in the dataset's units.
+
+    Classifiers: ``{"loss", "accuracy"}``. Regression: ``{"loss", "r2", "rmse",
+    "mae"}``, R2/RMSE/MAE of the predictions mapped back to the target's units
+    (:mod:`tunenet.metrics`); the loss is the training loss, 1/2 MSE of the
+    standardised target when ``target_scaler`` is given. ``tunenet evaluate``
+    and :func:`final_metrics` both call this.
+    """
+    if model.output != "linear":
+        return evaluate_scores(model, X, y)
+    y_model = target_scaler.transform(y) if target_scaler is not None else y
+    scores = {"loss": evaluate_scores(model, X, y_model)["loss"]}
+    pred = model.predict(X)
+    if target_scaler is not None:
+        pred = target_scaler.inverse_transform(pred)
+    scores.update(regression_scores(y, pred))
+    return scores
+
+
+
 def _save_evidence(run_dir: Path, trainer: Trainer, health: HealthMonitor) -> None:
     if len(trainer.history) or trainer.history.steps:  # keep steps.csv of a run that diverged in epoch 1
         trainer.history.save(run_dir)
@@ -324,7 +368,7 @@ def lr_range_suggestion(config: RunConfig, data: PreparedData, steps: int = 100)
 
 
 def final_metrics(model: Sequential, data: PreparedData, trainer: Trainer, config: RunConfig | None = None) -> dict:
-    """Loss and accuracy on train, dev and test (inference mode), and the bias/variance reading.
+    """Loss and accuracy (R2, RMSE, MAE) on train, dev and test (inference mode), and the bias/variance reading.
 
     With a ``config``, its ``human_error`` is recorded and, as its ``reference``
     says, the reference model's errors (fitted once per prepared split).
@@ -332,10 +376,14 @@ def final_metrics(model: Sequential, data: PreparedData, trainer: Trainer, confi
     metrics: dict = {"epochs": trainer.epoch, "steps": trainer.step}
     if trainer.restored_epoch is not None:
         metrics["best_epoch"] = trainer.restored_epoch
+    ts = data.target_scaler
+    if data.output == "linear":
+        metrics["target_standardized"] = ts is not None
     for split, X, y in (("train", data.X_train, data.y_train), ("dev", data.X_dev, data.y_dev),
                         ("test", data.X_test, data.y_test)):
         if len(X):
-            metrics[f"{split}_loss"], metrics[f"{split}_accuracy"] = evaluate(model, X, y)
+            y = ts.inverse_transform(y) if ts is not None else y
+            metrics.update({f"{split}_{k}": v for k, v in score_split(model, X, y, ts).items()})
     if data.output != "linear" and len(data.X_dev):
         classes = data.dataset.class_names or list(range(data.n_classes))
         matrix = confusion_matrix(data.y_dev, model.predict(data.X_dev), len(classes))
@@ -362,7 +410,8 @@ def write_run_outputs(run_dir: Path, config: RunConfig, model: Sequential, data:
     ds = data.dataset
     meta = {"config": config.to_dict(), "preprocessing": data.scaler.to_dict(), "classes": ds.class_names,
             "feature_names": ds.feature_names, "encoding": getattr(ds, "encoding", None), "task": ds.task,
-            "dataset": ds.name}
+            "dataset": ds.name,
+            "target_preprocessing": data.target_scaler.to_dict() if data.target_scaler is not None else None}
     save_model(model, run_dir / "model.safetensors", metadata=meta)
     atomic_write_text(run_dir / "metrics.json", json.dumps(_jsonable(metrics), indent=2))
     if len(trainer.history):
@@ -382,4 +431,5 @@ def _jsonable(obj):
 
 
 __all__ = ["PreparedData", "RunResult", "TunenetError", "build_model", "build_optimizer", "build_trainer",
-           "check_resume_changes", "final_metrics", "prepare_data", "read_run_config", "train_run"]
+           "check_resume_changes", "final_metrics", "prepare_data", "read_run_config", "score_split",
+           "train_run"]

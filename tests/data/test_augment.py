@@ -179,3 +179,13 @@ def test_in_a_normalised_batch_the_fill_is_the_raw_background_not_the_mean():
     unwrapped = scaler.inverse_transform(parse_augment("shift:2", (8, 8))(X, rng(1))).reshape(64, 8, 8)
     assert np.abs(unwrapped[down, 0] - 20.0).max() < 1e-3  # the old fill: the standardised 0, each pixel's mean
     assert isinstance(parse_augment("flip,noise:0.1", (8, 8), scaler).augmenters[-1], GaussianNoise)
+
+
+def test_a_one_row_signal_shifts_along_time_only():
+    signal = np.arange(1, 41, dtype=np.float32)[None, :].repeat(50, axis=0)  # MNIST-1D's 1 x 40
+    out = RandomShift(3, image_shape=(1, 40))(signal, rng(2))
+    fill = np.median(signal[0])  # a one-row image's border is all of it
+    candidates = {dx: shift_images(signal[:1].reshape(1, 1, 40), np.array([[0, dx]]), fill).reshape(40)
+                  for dx in range(-3, 4)}
+    used = [next(dx for dx, c in candidates.items() if np.array_equal(row, c)) for row in out]  # StopIteration if none
+    assert len(set(used)) > 3  # sideways shifts only, never wiped by a vertical one

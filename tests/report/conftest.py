@@ -58,3 +58,24 @@ def dead_run(tmp_path_factory):
 @pytest.fixture(scope="session")
 def healthy_run(tmp_path_factory):
     return write_run(tmp_path_factory.mktemp("runs") / "healthy")
+
+
+@pytest.fixture(scope="session")
+def regression_run(tmp_path_factory):
+    """A regression run written by the pipeline (``train_run``) on a CSV with a target in the hundreds."""
+    import csv
+
+    from sklearn.datasets import make_regression
+
+    from tunenet.config import RunConfig
+    from tunenet.run import train_run
+
+    root = tmp_path_factory.mktemp("regression")
+    X, y = make_regression(n_samples=240, n_features=5, noise=10.0, random_state=0)
+    with open(root / "reg.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow([f"x{i}" for i in range(5)] + ["target"])
+        writer.writerows([*row, 200 + 3 * t] for row, t in zip(X.tolist(), y.tolist()))
+    config = RunConfig(data=str(root / "reg.csv"), hidden=(16,), epochs=8, threads=1, early_stopping=0)
+    train_run(config, root / "run", progress=False)
+    return root / "run"

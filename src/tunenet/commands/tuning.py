@@ -36,6 +36,8 @@ def add_tune_arguments(p: argparse.ArgumentParser) -> None:
                    help="test the best configuration trained again on train + dev for its best epoch count, "
                         "not its trial's model (with --resume on a finished study: only refit)")
     p.add_argument("--quiet", action="store_true", help="one line per trial instead of the live table")
+    p.add_argument("--objective", help="dev metric trials are ranked by: dev_accuracy (default for classifiers) "
+                                       "or dev_loss; dev_r2 (default for regression) or dev_loss")
     add_config_arguments(p)
 
 
@@ -62,8 +64,8 @@ def run_tune(args: argparse.Namespace) -> int:
     summary = tune(base, space, trials=args.trials, rounds=args.rounds, workers=args.workers, sampler=args.sampler,
                    prune=args.prune, seed=seed, time_budget=parse_duration(args.time), study_name=args.study,
                    storage=args.storage, root=args.root, resume=args.resume, live=False if args.quiet else None,
-                   refit=args.refit, warm_start=args.warm_start, **({} if args.prune_min_trials is None
-                                        else {"prune_min_trials": args.prune_min_trials}))
+                   refit=args.refit, warm_start=args.warm_start, objective=args.objective,
+                   **({} if args.prune_min_trials is None else {"prune_min_trials": args.prune_min_trials}))
     print_summary(summary)
     return 0
 
@@ -97,6 +99,10 @@ def print_summary(summary: dict) -> None:
         dev = f", dev {r['dev_accuracy']:.4f}" if "dev_accuracy" in r else ""
         console.print(f"best model: train accuracy {r['train_accuracy']:.4f}{dev}, "
                       f"[bold]test {r['test_accuracy']:.4f}[/]")
+    elif "test_r2" in r:
+        dev = f", dev R² {r['dev_r2']:.4f}" if "dev_r2" in r else ""
+        console.print(f"best model: train R² {r['train_r2']:.4f}{dev}, [bold]test R² {r['test_r2']:.4f}[/], "
+                      f"test RMSE {r['test_rmse']:.4g}, MAE {r['test_mae']:.4g} (target units)", highlight=False)
     elif "test_loss" in r:
         console.print(f"best model: test loss {r['test_loss']:.4f}")
     if best.get("why"):

@@ -112,7 +112,9 @@ class RandomShift(Augmenter):
 
     Positive dy moves the content down, positive dx to the right: the same
     as a random ``h x w`` crop of the image padded by ``max_shift`` pixels of
-    background. ``fill``: ``"border"`` (each image's border median,
+    background. Along an axis of ``n`` pixels the shift is at most ``n - 1``
+    (a shift by ``n`` would leave only background): MNIST-1D's ``1 x 40``
+    signals shift along time only. ``fill``: ``"border"`` (each image's border median,
     :func:`border_background`) or a number. One gather from a padded copy of
     the batch (a sliding-window view), no Python loop.
     """
@@ -126,9 +128,9 @@ class RandomShift(Augmenter):
 
     def __call__(self, X, rng):
         images = self._images(X)
-        k = self.max_shift
         m, h, w = images.shape
-        shifts = rng.integers(-k, k + 1, size=(m, 2))
+        ky, kx = min(self.max_shift, h - 1), min(self.max_shift, w - 1)  # a 1-row signal shifts sideways only
+        shifts = rng.integers(-np.array([ky, kx]), np.array([ky, kx]) + 1, size=(m, 2))
         return shift_images(images, shifts, _fill_values(self.fill, images)).reshape(m, h * w)
 
 

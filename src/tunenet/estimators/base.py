@@ -217,7 +217,7 @@ class _BaseMLP(BaseEstimator):
         """Full-batch L-BFGS-B on the model's flat buffer (:func:`tunenet.optim.lbfgs.minimize_lbfgs`)."""
         from ..optim.lbfgs import minimize_lbfgs  # scipy.optimize is imported only when L-BFGS is used
 
-        def progress(iteration: int, J: float) -> None:
+        def progress(iteration: int, J: float, _) -> None:
             self.loss_curve_.append(J)
             if self.verbose:
                 print(f"Iteration {iteration}, loss = {J:.8f}")

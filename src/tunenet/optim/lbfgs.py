@@ -28,13 +28,36 @@ float32 for a float32 model). Options with scikit-learn's meaning:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.optimize
 
 from ..errors import ConfigError
 from ..nn.losses import Loss
 from ..nn.model import Sequential
+from .optimizers import Optimizer
+
+if TYPE_CHECKING:  # scipy.optimize is imported when L-BFGS runs, not with tunenet
+    import scipy.optimize
+
+
+class LBFGS(Optimizer):
+    """The optimiser entry for ``--optimizer lbfgs``: state for checkpoints, no ``step``.
+
+    L-BFGS chooses its own step length by line search, so ``lr`` is unused
+    (kept for the trainer's bookkeeping); ``t`` counts iterations. Training
+    goes through :func:`minimize_lbfgs` (``tunenet.train.lbfgs.LBFGSTrainer``);
+    its curvature memory lives inside one ``scipy.optimize.minimize`` call and
+    is not part of a checkpoint, so a resumed run starts a fresh memory.
+    """
+
+    n_work = 0
+
+    def __init__(self, params, lr: float = 1.0) -> None:
+        super().__init__(params, lr)
+
+    def _update(self, w, g, f):
+        raise ConfigError("L-BFGS takes whole-batch steps through minimize_lbfgs, not optimizer.step()")
 
 
 def float64_twin(model: Sequential) -> Sequential:
@@ -50,7 +73,8 @@ def float64_twin(model: Sequential) -> Sequential:
 def minimize_lbfgs(model: Sequential, X, y, *, loss: Loss | None = None, l2: float = 0.0, l1: float = 0.0,
                    max_iter: int = 200, max_fun: int = 15000, tol: float = 1e-4,
                    sample_weight: np.ndarray | None = None,
-                   callback: Callable[[int, float], None] | None = None) -> scipy.optimize.OptimizeResult:
+                   callback: Callable[[int, float, np.ndarray], bool | None] | None = None,
+                   ) -> scipy.optimize.OptimizeResult:
     """Minimise the full-batch cost of ``model`` on ``(X, y)`` in place with L-BFGS-B.
 
     Parameters
@@ -69,8 +93,9 @@ def minimize_lbfgs(model: Sequential, X, y, *, loss: Loss | None = None, l2: flo
     tol : float
         Projected-gradient tolerance (``gtol``), >= 0.
     sample_weight : ndarray of shape (m,) or None
-    callback : callable ``(iteration, J) -> None`` or None
-        Called after every iteration with the cost at the new point.
+    callback : callable ``(iteration, J, w) -> bool | None`` or None
+        Called after every iteration with the cost at the new point and the
+        point (float64, read-only use); returning True stops the optimisation there.
 
     Returns
     -------
@@ -78,6 +103,8 @@ def minimize_lbfgs(model: Sequential, X, y, *, loss: Loss | None = None, l2: flo
         With ``nit``, ``nfev``, ``fun``, ``status``, ``message``, and ``loss_curve``
         (``J`` after each iteration).
     """
+    import scipy.optimize
+
     for name, value in (("max_iter", max_iter), ("max_fun", max_fun)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
@@ -97,8 +124,8 @@ def minimize_lbfgs(model: Sequential, X, y, *, loss: Loss | None = None, l2: flo
 
     def on_iteration(intermediate_result: scipy.optimize.OptimizeResult) -> None:
         curve.append(float(intermediate_result.fun))
-        if callback is not None:
-            callback(len(curve), curve[-1])
+        if callback is not None and callback(len(curve), curve[-1], intermediate_result.x):
+            raise StopIteration  # scipy ends the optimisation at this iterate
 
     with np.errstate(over="ignore", invalid="ignore"):
         result = scipy.optimize.minimize(fun, twin.flat_values.astype(np.float64), method="L-BFGS-B", jac=True,

@@ -5,7 +5,8 @@ in), the final metrics (``metrics.json``), the learning curves (loss and
 accuracy, train vs dev, smoothed with the bias-corrected EWA; the per-step
 loss from ``steps.csv``), the training health per layer (``health.json``:
 a table, gradient-norm and activation plots), the confusion matrix on the dev
-set (``metrics.json["confusion_matrix"]`` or passed in) and the configuration
+set (``metrics.json["confusion_matrix"]`` or passed in; none for regression, whose metrics are
+R², RMSE and MAE) and the configuration
 (``config.yaml``). Every plot is a PNG embedded as a base64 ``data:`` URI and
 the style sheet is inline, so the file opens from disk with no network access
 and can be mailed or archived on its own. Sections whose inputs are missing
@@ -125,9 +126,21 @@ def _metrics_section(metrics: dict | None) -> str:
     if not metrics:
         out.append('<p class="note">No metrics.json in this run.</p></section>')
         return "\n".join(out)
-    rows = [(split, metrics.get(f"{split}_loss"), metrics.get(f"{split}_accuracy"))
-            for split in ("train", "dev", "test") if f"{split}_loss" in metrics]
-    if rows:
+    splits = [split for split in ("train", "dev", "test") if f"{split}_loss" in metrics]
+    regression = any(f"{split}_r2" in metrics for split in splits)
+    rows = [(split, metrics.get(f"{split}_loss"), metrics.get(f"{split}_accuracy")) for split in splits]
+    if regression:
+        out.append("<table><tr><th>split</th><th>loss</th><th>R²</th><th>RMSE</th><th>MAE</th></tr>")
+        for split in splits:
+            out.append(f"<tr><td>{split}</td>" + "".join(
+                f'<td class="num">{_fmt(metrics.get(f"{split}_{k}"))}</td>' for k in ("loss", "r2", "rmse", "mae"))
+                + "</tr>")
+        out.append("</table>")
+        units = ("1/2 MSE of the standardised target" if metrics.get("target_standardized")
+                 else "1/2 MSE in the target's units")
+        out.append(f"<p>R² as scikit-learn's <code>score</code>; RMSE and MAE in the target's units; loss: "
+                   f"{units}.</p>")
+    elif rows:
         out.append("<table><tr><th>split</th><th>loss</th><th>accuracy</th><th>error</th></tr>")
         for split, loss, acc in rows:
             err = "-" if not isinstance(acc, (int, float)) or math.isnan(acc) else f"{1 - acc:.2%}"
@@ -142,12 +155,14 @@ def _metrics_section(metrics: dict | None) -> str:
     return "\n".join(out)
 
 
-def _curves_section(history: History | None, steps: list[float] | None, smooth_beta: float) -> str:
+def _curves_section(history: History | None, steps: list[float] | None, smooth_beta: float,
+                    regression: bool = False) -> str:
     out = ['<section id="curves"><h2>Learning curves</h2>']
+    score = "R²" if regression else "accuracy"
     if history is not None and len(history):
-        out.append(_img(plots.plot_learning_curves(history, None, title="loss and accuracy per epoch",
+        out.append(_img(plots.plot_learning_curves(history, None, title=f"loss and {score} per epoch",
                                                    smooth_beta=smooth_beta),
-                        "learning curves: loss and accuracy per epoch, train vs dev"))
+                        f"learning curves: loss and {score} per epoch, train vs dev"))
     else:
         out.append('<p class="note">No completed epoch (history.csv missing or empty).</p>')
     if steps:
@@ -162,7 +177,7 @@ def _median(values) -> float:
     return float(np.median(a)) if a.size else math.nan
 
 
-def _health_section(health: dict | None) -> str:
+def _health_section(health: dict | None, regression: bool = False) -> str:
     out = ['<section id="health"><h2>Training health per layer</h2>']
     if health is None or not health.get("steps"):
         out.append('<p class="note">No health record (health.json): train with '
@@ -179,7 +194,7 @@ def _health_section(health: dict | None) -> str:
         text = [f"{v:.2e}" if i < 3 else f"{v:.0%}" for i, v in enumerate(cells)]
         text = ["-" if math.isnan(v) else t for v, t in zip(cells, text, strict=True)]
         out.append(f'<tr><td>{_e(layer["name"])}</td><td>{layer["n_in"]} x {layer["n_out"]}</td>'
-                   f'<td>{_e(layer["activation"] or "(logits)")}</td>'
+                   f'<td>{_e(layer["activation"] or ("(linear output)" if regression else "(logits)"))}</td>'
                    + "".join(f'<td class="num">{t}</td>' for t in text) + "</tr>")
     out.append("</table>")
     for event in health.get("events", []):
@@ -255,6 +270,7 @@ def render_report(run_dir: str | os.PathLike, *, findings: list | None = None, c
     metrics = inputs["metrics"] or {}
     confusion = _as_confusion(confusion) or metrics.get("confusion_matrix")
     config = inputs["config"]
+    regression = any(k.endswith("_r2") for k in metrics)
     dataset = config.get("data") if isinstance(config, dict) else None
     title = title or f"tunenet report: {run_dir.name}"
     parts = [
@@ -266,9 +282,9 @@ def render_report(run_dir: str | os.PathLike, *, findings: list | None = None, c
         + f" · generated {_e(time.strftime('%Y-%m-%d %H:%M'))}</p></header>",
         _findings_section(findings),
         _metrics_section({k: v for k, v in metrics.items() if k != "confusion_matrix"} if metrics else None),
-        _curves_section(inputs["history"], inputs["steps"], smooth_beta),
-        _health_section(inputs["health"]),
-        _confusion_section(confusion),
+        _curves_section(inputs["history"], inputs["steps"], smooth_beta, regression),
+        _health_section(inputs["health"], regression=regression),
+        "" if regression else _confusion_section(confusion),
         _config_section(config),
         "</body></html>",
     ]

@@ -117,18 +117,27 @@ def _positive(values: np.ndarray) -> np.ndarray:
 
 def plot_learning_curves(history, path: str | os.PathLike | None = None, title: str = "learning curves",
                          smooth_beta: float = 0.0) -> bytes:
-    """Loss and accuracy against epoch, train vs dev, side by side.
+    """Loss and accuracy (R² for regression) against epoch, train vs dev, side by side.
 
     ``smooth_beta`` > 0 draws the raw curves faintly and overlays their
-    bias-corrected exponentially weighted average. Regression (accuracy all
-    NaN) leaves the accuracy panel empty with a note.
+    bias-corrected exponentially weighted average. Regression draws the dev
+    R² (``dev_r2``) beside the loss; a run with neither accuracy nor R² gets
+    the loss panel alone.
     """
     epochs = history.column("epoch")
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    column = lambda name: _floats([row.get(name) for row in history.epochs])  # noqa: E731
+    if any(np.isfinite(column(f"{s}_accuracy")).any() for s in ("train", "dev")):
+        metrics = ("loss", "accuracy")
+    elif np.isfinite(column("dev_r2")).any():
+        metrics = ("loss", "r2")
+    else:
+        metrics = ("loss",)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.8), squeeze=False)
+    axes = axes[0]
     fig.subplots_adjust(wspace=0.25)
-    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
+    for ax, metric in zip(axes, metrics, strict=True):
         for split, colour in (("train", "tab:blue"), ("dev", "tab:orange")):
-            values = _floats(history.column(f"{split}_{metric}"))
+            values = column(f"{split}_{metric}")
             if not values.size or not np.isfinite(values).any():
                 continue
             ax.plot(epochs, values, color=colour, alpha=0.35 if smooth_beta else 1.0,
@@ -136,8 +145,13 @@ def plot_learning_curves(history, path: str | os.PathLike | None = None, title: 
             if smooth_beta:
                 ax.plot(epochs, _smooth(values, smooth_beta), color=colour, label=f"{split} (EWA {smooth_beta:g})")
         ax.set_xlabel("epoch")
-        ax.set_ylabel(metric)
+        ax.set_ylabel("R²" if metric == "r2" else metric)
         ax.grid(alpha=0.3)
+        if metric == "r2" and ax.lines:  # a first epoch far below 0 would flatten the useful band
+            finite = np.concatenate([line.get_ydata() for line in ax.lines]).astype(float)
+            finite = finite[np.isfinite(finite)]
+            if finite.size and finite.min() < -1 < finite.max():
+                ax.set_ylim(-1, min(1.02, finite.max() + 0.05))
         if metric == "loss" and ax.lines:
             finite = np.concatenate([line.get_ydata() for line in ax.lines]).astype(float)
             finite = finite[np.isfinite(finite)]

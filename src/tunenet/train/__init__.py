@@ -3,7 +3,7 @@
 from .callbacks import Callback, Checkpoint, EarlyStopping, ProgressBar, ReduceLROnPlateau
 from .checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from .history import History
-from .trainer import Trainer, accuracy, evaluate, fit
+from .trainer import Trainer, accuracy, evaluate, evaluate_scores, fit
 
 __all__ = ["Callback", "Checkpoint", "EarlyStopping", "History", "ProgressBar", "ReduceLROnPlateau", "Trainer",
-           "accuracy", "checkpoint_path", "evaluate", "fit", "load_checkpoint", "save_checkpoint"]
+           "accuracy", "checkpoint_path", "evaluate", "evaluate_scores", "fit", "load_checkpoint", "save_checkpoint"]

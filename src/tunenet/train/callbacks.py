@@ -47,9 +47,9 @@ def _better(mode: str, value: float, best: float, min_delta: float) -> bool:
 def _mode(monitor: str) -> str:
     if monitor.endswith("loss"):
         return "min"
-    if monitor.endswith("accuracy"):
+    if monitor.endswith(("accuracy", "_r2")):
         return "max"
-    raise ConfigError(f"monitor must be a loss or accuracy column such as dev_loss, got {monitor!r}")
+    raise ConfigError(f"monitor must be a loss, accuracy or R2 column such as dev_loss, got {monitor!r}")
 
 
 class EarlyStopping(Callback):
@@ -191,6 +191,8 @@ class ProgressBar(Callback):
         info = f"loss {logs['train_loss']:.4f}"
         if not math.isnan(logs.get("dev_accuracy", math.nan)):
             info += f"  dev acc {logs['dev_accuracy']:.4f}"
+        elif not math.isnan(logs.get("dev_r2", math.nan)):
+            info += f"  dev R² {logs['dev_r2']:.4f}"
         elif not math.isnan(logs.get("dev_loss", math.nan)):
             info += f"  dev loss {logs['dev_loss']:.4f}"
         info += f"  lr {logs['lr']:.2e}"

@@ -19,7 +19,8 @@ class History:
 
     ``epochs`` holds dicts with keys :data:`EPOCH_COLUMNS` (``epoch`` counts
     from 1; accuracies are NaN for regression, dev values NaN without a dev
-    set; ``time`` is the epoch's wall-clock seconds). ``steps`` holds the
+    set; ``time`` is the epoch's wall-clock seconds; a linear output adds
+    ``dev_r2``). ``steps`` holds the
     mini-batch loss of every optimisation step.
     """
 
@@ -36,12 +37,18 @@ class History:
     def last(self) -> dict:
         return self.epochs[-1] if self.epochs else {}
 
+    def columns(self) -> tuple[str, ...]:
+        """:data:`EPOCH_COLUMNS`, then any further columns of the rows (``dev_r2`` for regression)."""
+        extra = [k for row in self.epochs[:1] for k in row if k not in EPOCH_COLUMNS]
+        return EPOCH_COLUMNS + tuple(extra)
+
     def to_csv(self) -> str:
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=EPOCH_COLUMNS, lineterminator="\n")
+        columns = self.columns()
+        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         for row in self.epochs:
-            writer.writerow({k: _fmt(row.get(k, math.nan)) for k in EPOCH_COLUMNS})
+            writer.writerow({k: _fmt(row.get(k, math.nan)) for k in columns})
         return out.getvalue()
 
     def save(self, run_dir: str | os.PathLike) -> None:

@@ -9,7 +9,7 @@ One epoch::
         stop with a DivergenceError if J or ||g|| is not finite (before the update)
         clip the gradients (global norm or value)
         optimizer.step()
-    dev loss / accuracy on the whole dev set (inference mode)
+    dev loss / accuracy (R^2 for a linear output) on the whole dev set (inference mode)
 
 Divergence: a non-finite loss or gradient norm, or a loss 100x above the
 first step's, stops training before the update is applied.
@@ -32,6 +32,7 @@ from threadpoolctl import threadpool_limits
 
 from ..data.batches import MiniBatches
 from ..errors import ConfigError, DataError, DivergenceError
+from ..metrics import r2_per_column
 from ..nn.losses import Loss
 from ..nn.model import Sequential
 from .callbacks import Callback
@@ -69,16 +70,38 @@ def accuracy(logits: np.ndarray, y: np.ndarray, output: str) -> float:
 def evaluate(model: Sequential, X: np.ndarray, y: np.ndarray, loss: Loss | None = None,
              batch_size: int = 4096) -> tuple[float, float]:
     """Mean data loss and accuracy of ``model`` on ``(X, y)`` in inference mode."""
+    scores = evaluate_scores(model, X, y, loss, batch_size)
+    return scores["loss"], scores.get("accuracy", math.nan)
+
+
+def evaluate_scores(model: Sequential, X: np.ndarray, y: np.ndarray, loss: Loss | None = None,
+                    batch_size: int = 4096) -> dict[str, float]:
+    """``{"loss", "accuracy"}`` (classifiers) or ``{"loss", "r2"}`` (linear output) in inference mode.
+
+    R^2 = 1 - SSE/SST per output column, averaged (:mod:`tunenet.metrics`), from
+    sums accumulated over the batches; it is the same whether or not the target
+    was standardised, so the trainer can report it in the model's own units.
+    """
     loss = loss or model.loss
     m = X.shape[0]
     total, correct = 0.0, 0.0
+    linear = model.output == "linear"
+    sse = s1 = s2 = 0.0
     for start in range(0, m, batch_size):
         xb, yb = X[start:start + batch_size], y[start:start + batch_size]
         logits = model.forward(xb, training=False)
         value, _ = loss.data_loss(logits, yb)
         total += value * xb.shape[0]
-        correct += accuracy(logits, yb, model.output) * xb.shape[0]
-    return total / m, correct / m
+        if linear:
+            yb64 = np.asarray(yb, dtype=np.float64).reshape(xb.shape[0], -1)
+            sse = sse + ((yb64 - logits) ** 2).sum(axis=0)
+            s1, s2 = s1 + yb64.sum(axis=0), s2 + (yb64 ** 2).sum(axis=0)
+        else:
+            correct += accuracy(logits, yb, model.output) * xb.shape[0]
+    if not linear:
+        return {"loss": total / m, "accuracy": correct / m}
+    sst = np.maximum(s2 - s1 * s1 / m, 0.0)
+    return {"loss": total / m, "r2": float(r2_per_column(sse, sst).mean())}
 
 
 class Trainer:
@@ -207,8 +230,10 @@ class Trainer:
         self.epoch += 1
         row = {"epoch": self.epoch, "train_loss": loss_sum / seen, "train_accuracy": correct / seen,
                "dev_loss": math.nan, "dev_accuracy": math.nan, "lr": float(opt.lr)}
+        if model.output == "linear":
+            row["dev_r2"] = math.nan
         if X_dev is not None and len(X_dev):
-            row["dev_loss"], row["dev_accuracy"] = evaluate(model, X_dev, y_dev, self.loss)
+            row.update({f"dev_{k}": v for k, v in evaluate_scores(model, X_dev, y_dev, self.loss).items()})
         row["time"] = time.perf_counter() - start
         self.history.epochs.append(row)
         self._call("on_epoch_end", row)

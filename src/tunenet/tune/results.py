@@ -21,7 +21,7 @@ from ..fileio import atomic_write_text
 from ..report.plots import plt, save_figure
 from .importance import describe_basis, display_name, importance, importance_basis
 from .noise import completed, near_best
-from .search import trial_dir, trial_note
+from .search import study_objective, trial_dir, trial_note
 from .space import Beta, IntRange, LogUniform, SearchSpace
 from .study import settings_of
 
@@ -167,7 +167,7 @@ def model_origin(best: dict) -> str:
 
 
 def _metric_name(settings: dict) -> str:
-    return "accuracy" if settings["task"] == "classification" else "loss"
+    return study_objective(settings).removeprefix("dev_")
 
 
 def _counts(study) -> dict:

@@ -148,9 +148,24 @@ class OptunaReporter(Callback):
             self.stopped_epoch = logs["epoch"]
 
 
-def objective_metric(task: str) -> tuple[str, str]:
-    """(history column, direction): dev accuracy up for classifiers, dev loss down for regression."""
-    return ("dev_accuracy", "maximize") if task == "classification" else ("dev_loss", "minimize")
+#: what ``--objective`` accepts per task; the first is the default
+OBJECTIVES = {"classification": ("dev_accuracy", "dev_loss"), "regression": ("dev_r2", "dev_loss")}
+
+
+def objective_metric(task: str, objective: str | None = None) -> tuple[str, str]:
+    """(history column, direction): by default dev accuracy up for classifiers, dev R2 up for regression."""
+    from ..metrics import higher_is_better
+
+    choices = OBJECTIVES.get(task, OBJECTIVES["classification"])
+    objective = objective or choices[0]
+    if objective not in choices:
+        raise ConfigError(f"--objective for {task} must be one of {', '.join(choices)}, got {objective!r}")
+    return objective, "maximize" if higher_is_better(objective) else "minimize"
+
+
+def study_objective(settings: dict) -> str:
+    """The study's objective column (a study from before ``--objective`` optimised dev accuracy or dev loss)."""
+    return settings.get("objective") or ("dev_accuracy" if settings["task"] == "classification" else "dev_loss")
 
 
 # -- rounds ------------------------------------------------------------------
@@ -227,7 +242,7 @@ def run_trial(study: optuna.Study, trial, r: int, settings: dict, data_for, stud
         storage.set_trial_user_attr(trial._trial_id, key, value)
     space = SearchSpace.from_dict(settings["rounds"][r]["space"])
     base = RunConfig(**{**settings["base"], "hidden": tuple(settings["base"]["hidden"])})
-    metric, _ = objective_metric(settings["task"])
+    metric = study_objective(settings)
     with Heartbeat(storage, trial._trial_id):
         try:
             values = space.sample(trial, r)
@@ -253,7 +268,8 @@ def run_trial(study: optuna.Study, trial, r: int, settings: dict, data_for, stud
         metrics = result.metrics
         storage.set_trial_user_attr(trial._trial_id, "curve", [row.get(metric) for row in result.history.epochs])
         storage.set_trial_user_attr(trial._trial_id, "epochs", metrics["epochs"])
-        storage.set_trial_user_attr(trial._trial_id, "dev_rows", int(len(data.y_dev)))  # for best_trial
+        if metric == "dev_accuracy":  # the binomial SE of tune.noise holds for an accuracy only (not R2)
+            storage.set_trial_user_attr(trial._trial_id, "dev_rows", int(len(data.y_dev)))  # for best_trial
         if "dev_loss" in metrics:
             storage.set_trial_user_attr(trial._trial_id, "dev_loss", metrics["dev_loss"])
         if reporter.stopped_epoch is not None and reporter.stopped_epoch < config.epochs:

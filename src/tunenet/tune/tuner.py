@@ -51,16 +51,17 @@ def parse_duration(text: str | None) -> float | None:
 
 
 def new_settings(base: RunConfig, space: SearchSpace, trials: int, rounds: int, sampler: str, prune: str,
-                 seed: int, task: str, prune_min_trials: int = PRUNE_MIN_TRIALS) -> dict:
+                 seed: int, task: str, prune_min_trials: int = PRUNE_MIN_TRIALS,
+                 objective: str | None = None) -> dict:
     if sampler not in SAMPLERS:
         raise ConfigError(f"--sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
     if prune not in PRUNERS:
         raise ConfigError(f"--prune must be one of {', '.join(PRUNERS)}, got {prune!r}")
     make_pruner(prune, base.epochs, prune_min_trials)  # refuses a bad --prune-min-trials before the study exists
-    _, direction = objective_metric(task)
+    objective, direction = objective_metric(task, objective)
     budget = split_budget(trials, rounds)
     return {"base": base.to_dict(), "sampler": sampler, "prune": prune, "prune_min_trials": prune_min_trials,
-            "seed": seed, "task": task, "direction": direction, "deadline": None,
+            "seed": seed, "task": task, "objective": objective, "direction": direction, "deadline": None,
             "rounds": [{"trials": n, "space": space.to_dict() if i == 0 else None} for i, n in enumerate(budget)]}
 
 
@@ -68,7 +69,8 @@ def tune(base: RunConfig, space: SearchSpace, *, trials: int = 40, rounds: int =
          sampler: str = "random", prune: str = "none", seed: int = 0, time_budget: float | None = None,
          study_name: str | None = None, storage: str | None = None, root: str | os.PathLike = "studies",
          resume: str | None = None, live: bool | None = None, finalize_study: bool = True,
-         refit: bool = False, prune_min_trials: int = PRUNE_MIN_TRIALS, warm_start: str | None = None) -> dict:
+         refit: bool = False, prune_min_trials: int = PRUNE_MIN_TRIALS, warm_start: str | None = None,
+         objective: str | None = None) -> dict:
     """Run a study to its budget and return the summary of :func:`~tunenet.tune.results.finalize`.
 
     ``warm_start``: another study (name or directory) whose best trials are this new study's first
@@ -76,6 +78,7 @@ def tune(base: RunConfig, space: SearchSpace, *, trials: int = 40, rounds: int =
     ``prune_min_trials``: the median pruner's minimum of completed trials at an epoch (:func:`make_pruner`).
     ``refit``: test the best configuration refit on train + dev instead of its trial's model (a setting of
     the study; ``resume=..., refit=True`` turns it on for a study already run, which then only refits).
+    ``objective``: the dev metric trials are ranked by (default: dev_accuracy, or dev_r2 for regression).
     """
     workers = workers if workers is not None else (os.cpu_count() or 1)
     if workers < 0:
@@ -97,7 +100,8 @@ def tune(base: RunConfig, space: SearchSpace, *, trials: int = 40, rounds: int =
         name_root = re.sub(r"[^A-Za-z0-9._+-]", "_", name_root).lstrip(".-_+") or "study"  # a valid study name
         study_name = study_name or f"{name_root}-{time.strftime('%Y%m%d-%H%M%S')}"
         study_dir = study_dir_for(study_name, root)
-        settings = new_settings(base, space, trials, rounds, sampler, prune, seed, task, prune_min_trials)
+        settings = new_settings(base, space, trials, rounds, sampler, prune, seed, task, prune_min_trials,
+                                objective)
         warm = open_warm_study(warm_start, storage, root) if warm_start else None
         study = create_study(study_name, make_storage(storage, study_dir), settings, settings["direction"])
         if warm is not None:
