@@ -89,6 +89,8 @@ def test_tune_errors_exit_2_with_one_line(tmp_path):
     refused = tunenet("tune", *QUICK, "--prune", "median", "--prune-min-trials", "0", "--root", tmp_path,
                       cwd=tmp_path, check=2)
     assert refused.stderr.strip() == "error: --prune-min-trials must be a positive integer, got 0"
+    cold = tunenet("tune", *QUICK, "--warm-start", "no-such-study", "--root", tmp_path, cwd=tmp_path, check=2)
+    assert cold.stderr.strip().startswith("error: --warm-start no-such-study: no study there")
     assert tunenet("tune", *QUICK, "--trials", "1", "--rounds", "2", cwd=tmp_path, check=2)
     assert tunenet("tune", "--data", "no-such-dataset", cwd=tmp_path, check=2)
 
