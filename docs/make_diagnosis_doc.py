@@ -253,6 +253,16 @@ CRITERIA = [
      "loss fell by < 50%", "lr x 10, Adam"),
     ("overfitting", "the smoothed dev loss (EWA beta 0.5) ends > 10% above its minimum while the train loss kept "
      "falling; names the best epoch", "early stopping, L2, dropout, more data"),
+    ("frozen network", "a layer's weight gradient is exactly 0 on every sampled step and its weights never change "
+     "(zero init: the 0/0 gradient ratios no longer drop out), or every unit of a layer has the same weights "
+     "(constant init: symmetric units stay identical); error", "random init (He for ReLU, Xavier for tanh)"),
+    ("unscaled inputs", "the inputs as the network sees them (`metrics.json` `input_scale`) have a column std or mean "
+     "above 10 (error from 100), or every column's std below 0.01; bias/variance are then its consequence",
+     "`--normalize standard`, batch norm (never L2)"),
+    ("learning rate too low, late or in one layer", "the lr fell below 1e-3 x its start and the last third's "
+     "largest median update ratio is < 3e-5 (a schedule decaying to nothing); or a hidden layer's median update "
+     "ratio is < 3e-4 and 10x below the fastest layer's. Not reported beside vanishing, saturated, dead or frozen "
+     "units", "a slower decay (`--schedule none`), Adam, batch norm"),
     ("overfitting after early stopping", "the same, when early stopping restored the best epoch: information",
      "L2, dropout, more data (not early stopping)"),
     ("still improving", "the dev loss is lowest at the last epoch and fell > 1% over the last fifth of the epochs "
@@ -337,8 +347,12 @@ reference_error=...)` in Python.)
 {table}
 
 When a training finding is an error (exploding gradients, divergence, dead
-units ...), high bias and variance are reported as information, "most likely
-a consequence of" that error: fix it first.
+units ...) or the inputs are unscaled, high bias and variance are reported as
+information, "most likely a consequence of" it: fix that first. Findings of
+the same severity are ordered by their magnitude (how far past its warning
+threshold each is, on a log scale where 1 is its error threshold), and a
+one-step loss spike that training recovers from is no longer "learning rate
+too high".
 
 ## What `tunenet train` prints, and advice that fits the run
 

@@ -41,6 +41,7 @@ from .diagnose.findings import diagnose_run
 from .diagnose.health import HealthMonitor
 from .diagnose.kinds import LR_HIGH, LR_LOW
 from .diagnose.reference import fit_reference, reference_seconds, wanted
+from .diagnose.symptoms import input_statistics
 from .errors import CheckpointError, ConfigError, DivergenceError, TunenetError
 from .fileio import atomic_write_text, refuse_symlink
 from .lock import DirectoryLock
@@ -389,6 +390,8 @@ def final_metrics(model: Sequential, data: PreparedData, trainer: Trainer, confi
         matrix = confusion_matrix(data.y_dev, model.predict(data.X_dev), len(classes))
         metrics["confusion_matrix"] = {"split": "dev", "classes": [str(c) for c in classes],
                                        "matrix": matrix.tolist()}
+    if len(data.X_train):
+        metrics["input_scale"] = input_statistics(data.X_train)  # after preprocessing: what the network sees
     if data.output != "linear" and "dev_accuracy" in metrics:
         metrics["n_dev"] = int(len(data.X_dev))
         if config is not None:

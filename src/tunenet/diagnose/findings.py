@@ -65,6 +65,7 @@ from .kinds import (
     EXPLODING,
     HEALTHY,
     INFO,
+    INPUT_SCALE,
     KINDS,
     LR_HIGH,
     LR_LOW,
@@ -77,6 +78,7 @@ from .kinds import (
     WARNING,
     Finding,
 )
+from .symptoms import frozen_network, input_scale, log_magnitude
 
 VANISHING_RATIO, VANISHING_SEVERE = 1e-2, 1e-4
 EXPLODING_RATIO, EXPLODING_NORM, ACTIVATION_GROWTH = 1e2, 1e3, 10.0
@@ -85,6 +87,8 @@ SATURATED_FRACTION, SATURATED_SEVERE = 0.25, 0.5
 HEALTHY_RATIO, HIGH_RATIO, LOW_RATIO = 1e-3, 1e-1, 3e-4
 LOSS_BLOWUP, LOW_PROGRESS = 2.0, 0.5
 OVERFIT_RISE = 0.10
+SPIKE_STEPS = 3  # the smoothed loss above 2x its start for fewer steps (and not at the end) is a spike
+LR_DECAYED, LAYER_LAG = 1e-3, 10.0
 STILL_FALLING = 0.01
 GAP_WARNING = 0.05
 DIAGNOSIS_FILE = "diagnosis.json"
@@ -147,9 +151,10 @@ def _gradient_flow(health: HealthLog) -> list[Finding]:
         epoch = health.epochs[below[0]] if below.size else health.epochs[0]
         findings.append(Finding(
             VANISHING, ERROR if ratios[first] < VANISHING_SEVERE else WARNING, _join(low), epoch,
+            magnitude=log_magnitude(ratios[first], VANISHING_RATIO, VANISHING_SEVERE), evidence=
             f"the gradient norm of {first} is {ratios[first]:.1e} times that of the output layer {names[-1]} "
             f"(median over {len(health)} sampled steps); per layer: {per_layer}. The early layers barely learn.",
-            "use ReLU with He initialisation (--activation relu --init he; Xavier for tanh) instead of small "
+            fix="use ReLU with He initialisation (--activation relu --init he; Xavier for tanh) instead of small "
             "random weights or sigmoid, add batch normalisation (--batchnorm), or use fewer layers"))
     reasons, layer, epoch = [], None, None
     diverged = [e for e in health.events if e.get("kind") == "diverged"]
@@ -181,7 +186,7 @@ def _gradient_flow(health: HealthLog) -> list[Finding]:
                            f"{stds[-1][1]:.2g} at {stds[-1][0]})")
     if reasons:
         findings.append(Finding(
-            EXPLODING, ERROR, layer, epoch, "; ".join(reasons) + ".",
+            EXPLODING, ERROR, layer, epoch, "; ".join(reasons) + ".", magnitude=1.0 + len(reasons), fix=
             "use He or Xavier initialisation instead of large weights (--init he), clip gradients "
             "(--clip norm:1), add batch normalisation (--batchnorm), or lower the learning rate"))
     return findings
@@ -218,7 +223,8 @@ def _units(health: HealthLog) -> list[Finding]:
             text = (f"{'; '.join(parts)} (median over the last {len(_recent(health.steps))} of "
                     f"{len(health)} samples); {definition}.")
             findings.append(Finding(kind, ERROR if worst >= severe else WARNING, _join(h[0]["name"] for h in hits),
-                                    min(h[3] for h in hits), text, fix))
+                                    min(h[3] for h in hits), text, fix,
+                                    magnitude=(worst - threshold) / (severe - threshold)))
     return findings
 
 
@@ -247,10 +253,11 @@ def _learning_rate(history: History | None, health: HealthLog | None, steps: lis
         mark(e["epoch"], error=True)
     clean = np.asarray([v for v in steps if math.isfinite(v)] if steps else [], dtype=np.float64)
     smooth = ewa(clean, 0.9) if clean.size else clean
-    if smooth.size >= 5 and smooth.max() > LOSS_BLOWUP * smooth[0]:
-        at = int(np.argmax(smooth > LOSS_BLOWUP * smooth[0])) + 1
+    above = smooth > LOSS_BLOWUP * smooth[0] if smooth.size >= 5 else np.zeros(0, bool)
+    if above.sum() >= max(SPIKE_STEPS, 0.05 * len(above)) or (above.any() and above[-1]):
+        at = int(np.argmax(above)) + 1  # a blow-up that lasts (or that training ended in), not a one-step spike
         high.append(f"the smoothed loss rose from {smooth[0]:.3g} to {smooth.max():.3g} "
-                    f"(above {LOSS_BLOWUP:g}x its start from step {at})")
+                    f"(above {LOSS_BLOWUP:g}x its start from step {at}, for {int(above.sum())} steps)")
         mark(_epoch_of_step(health, at, per_epoch), error=True)
     ratios = _ratios(health) if use_ratios and health is not None and len(health) else {}
     if ratios:
@@ -277,12 +284,15 @@ def _learning_rate(history: History | None, health: HealthLog | None, steps: lis
     findings = []
     if high:
         suggestion = f"; try lr {lr / 10:.2g}" if lr else ""
-        findings.append(Finding(LR_HIGH, severity, None, epoch_high, "; ".join(high) + ".",
+        findings.append(Finding(LR_HIGH, severity, None, epoch_high, "; ".join(high) + ".", magnitude=len(high), fix=
                                 "lower the learning rate 3-10x" + suggestion + " (or run `tunenet lr-find`), "
                                 "clip gradients (--clip norm:1) or add a decay schedule"))
         return findings
     if ratios and smooth.size >= 5:
         grads = {n: health.series(n, "grad_norm") for n in ratios}
+        late = _stalls(health, ratios, grads, late_only=True)
+        if late:  # the lr decayed to nothing: that, not the lr it started at, is what stopped learning
+            return late
         moving = {n: _median(r) for n, r in ratios.items() if _median(grads[n]) > 0}
         progress = (smooth[0] - smooth[-1]) / smooth[0] if smooth[0] > 0 else 1.0
         if moving and max(moving.values()) < LOW_RATIO and progress < LOW_PROGRESS:
@@ -293,8 +303,51 @@ def _learning_rate(history: History | None, health: HealthLog | None, steps: lis
                 f"the largest median update/weight ratio is {moving[top]:.1e} (at {top}), "
                 f"{HEALTHY_RATIO / moving[top]:.0f}x below the healthy {HEALTHY_RATIO:g}, and the smoothed loss "
                 f"fell only {progress:.0%} ({smooth[0]:.3g} -> {smooth[-1]:.3g}) over {len(clean)} steps.",
-                "raise the learning rate 3-10x" + suggestion + " (or run `tunenet lr-find`), or use Adam"))
+                "raise the learning rate 3-10x" + suggestion + " (or run `tunenet lr-find`), or use Adam",
+                magnitude=log_magnitude(max(moving.values()), LOW_RATIO, LOW_RATIO / 10)))
+            return findings
+        findings += _stalls(health, ratios, grads)
     return findings
+
+
+def _stalls(health: HealthLog, ratios: dict[str, np.ndarray], grads: dict[str, np.ndarray],
+            late_only: bool = False) -> list[Finding]:
+    """Learning that stops late in training (the lr decayed to nothing) or in one layer while the others move."""
+    lrs = health.column("lr")
+    lrs = lrs[np.isfinite(lrs) & (lrs > 0)]
+    tail = max(1, len(health) // 3)
+    late = {n: _median(r[-tail:]) for n, r in ratios.items()}
+    if lrs.size >= 3 and lrs[-1] < lrs[0] * LR_DECAYED and max(late.values(), default=math.nan) < LOW_RATIO / 10:
+        at = int(np.argmax(health.column("lr") < lrs[0] * LR_DECAYED))
+        f = Finding(LR_LOW, WARNING, None, health.epochs[at],
+                    f"learning stalled late in training: the learning rate fell from {lrs[0]:.2g} to {lrs[-1]:.2g} "
+                    f"(below {LR_DECAYED:g}x its start from step {health.steps[at]}, epoch {health.epochs[at]}), and "
+                    f"over the last {tail} samples the largest median update/weight ratio is "
+                    f"{max(late.values()):.1e}, far below the healthy {HEALTHY_RATIO:g}.",
+                    "decay the learning rate more slowly (or not at all: --schedule none), or raise it",
+                    magnitude=log_magnitude(max(late.values()), LOW_RATIO / 10, LOW_RATIO / 1000))
+        f.stalled = "schedule"
+        return [f]
+    if late_only:
+        return []
+    names = list(ratios)[:-1]
+    medians = {n: _median(ratios[n]) for n in ratios if _median(grads[n]) > 0}
+    if len(medians) < 2:
+        return []
+    fastest = max(medians.values())
+    slow = [n for n in names if n in medians and medians[n] < LOW_RATIO and medians[n] * LAYER_LAG < fastest]
+    if not slow:
+        return []
+    worst = min(slow, key=medians.get)
+    f = Finding(LR_LOW, WARNING, _join(slow), health.epochs[0],
+                f"{_join(slow)} barely learn{'s' * (len(slow) == 1)}: median update/weight ratio "
+                + ", ".join(f"{n} {medians[n]:.1e}" for n in slow)
+                + f", {fastest / medians[worst]:.0f}x below the fastest layer's {fastest:.1e} (healthy: about "
+                f"{HEALTHY_RATIO:g}).",
+                "use per-parameter step sizes (Adam), add batch normalisation (--batchnorm) or standardise the inputs",
+                magnitude=log_magnitude(medians[worst], LOW_RATIO, LOW_RATIO / 10))
+    f.stalled = "layer"
+    return [f]
 
 
 # -- generalisation ---------------------------------------------------------------
@@ -397,15 +450,11 @@ def _generalisation(history: History | None, metrics: dict | None) -> list[Findi
     for problem, steps in bv.recipe.items():
         serious = gaps[problem] > GAP_WARNING
         findings.append(Finding(kinds[problem], WARNING if serious else INFO, None, epoch,
-                                f"{leads[problem] if serious else mild[problem]}: {numbers}.", steps))
+                                f"{leads[problem] if serious else mild[problem]}: {numbers}.", steps,
+                                magnitude=log_magnitude(gaps[problem], 0.02, GAP_WARNING)))
     if bv.verdict == FINE and not findings:
         findings.append(Finding(HEALTHY, INFO, None, epoch, f"{numbers}.", bv.advice[0]))
     return findings
-
-
-def _magnitude(f: Finding) -> float:
-    """How large a finding is, for ordering findings of equal severity (set by each check, else 0)."""
-    return getattr(f, "_magnitude", 0.0)
 
 
 # -- entry points ---------------------------------------------------------------
@@ -421,7 +470,7 @@ def _facts(history: History | None, health: HealthLog | None, metrics: dict | No
     return {"lr": lr, "lr_suggested": lr_range.get("suggested"), "still_improving": STILL_IMPROVING in kinds_found,
             "best_epoch": next((f.epoch for f in findings if f.kind == OVERFITTING), None),
             "restored": m.get("best_epoch"),
-            "stalled": next((getattr(f, "_stalled", None) for f in findings if f.kind == LR_LOW), None)}
+            "stalled": next((getattr(f, "stalled", None) for f in findings if f.kind == LR_LOW), None)}
 
 
 def fit_to_config(findings: list[Finding], config: dict, facts: dict) -> list[Finding]:
@@ -439,7 +488,7 @@ def fit_to_config(findings: list[Finding], config: dict, facts: dict) -> list[Fi
 
 def diagnose(history: History | dict | None, health: HealthLog | dict | None = None,
              metrics: dict | None = None, steps: list[float] | None = None,
-             config: dict | None = None) -> list[Finding]:
+             config: dict | None = None, weights: dict | None = None) -> list[Finding]:
     """All findings for one run, errors first.
 
     Parameters
@@ -457,6 +506,8 @@ def diagnose(history: History | dict | None, health: HealthLog | dict | None = N
         The run's configuration (``config.yaml``): the fixes then name only
         options the run did not already use, and each carries the
         configuration change that applies it (``Finding.change``).
+    weights : dict or None
+        ``layer name -> W`` of the trained model, to see symmetric (identical) units.
     """
     if isinstance(history, dict):
         history = History.from_dict(history)
@@ -465,16 +516,20 @@ def diagnose(history: History | dict | None, health: HealthLog | dict | None = N
     steps = list(steps) if steps is not None else list(history.steps) if history is not None else []
     if not steps and health is not None:
         steps = [v for v in health.loss if v is not None]
-    findings: list[Finding] = []
+    findings: list[Finding] = frozen_network(health, weights)
+    frozen = bool(findings)
     if health is not None:
-        findings += _gradient_flow(health) + _units(health)
+        findings += [f for f in _gradient_flow(health) + _units(health) if not (frozen and f.kind == VANISHING)]
+    findings += input_scale(metrics, health)
     exploding = any(f.kind == EXPLODING for f in findings)
+    # slow learning under vanishing, saturated, dead or frozen units is their consequence: no "raise the lr" beside
+    slowed = frozen or exploding or any(f.kind in (VANISHING, SATURATION, DEAD) for f in findings)
     findings += [f for f in _learning_rate(history, health, steps, use_ratios=not exploding)
-                 if not (exploding and f.kind == LR_LOW)]
+                 if not (slowed and f.kind == LR_LOW)]
     diverged = bool(health is not None and any(e.get("kind") == "diverged" for e in health.events))
     findings += _overfitting(history, metrics)
     findings += _still_improving(history, diverged or any(f.severity == ERROR for f in findings))
-    broken = [f.kind for f in findings if f.severity == ERROR]
+    broken = [f.kind for f in findings if f.severity == ERROR or f.kind == INPUT_SCALE]
     for f in _generalisation(history, metrics):
         if broken and f.kind in (BIAS, VARIANCE):  # a symptom of the broken training, not a second problem
             f.severity = INFO
@@ -482,7 +537,7 @@ def diagnose(history: History | dict | None, health: HealthLog | dict | None = N
         findings.append(f)
     if config is not None:
         fit_to_config(findings, config, _facts(history, health, metrics, findings))
-    return sorted(findings, key=lambda f: (SEVERITIES.index(f.severity), -_magnitude(f), KINDS.index(f.kind)))
+    return sorted(findings, key=lambda f: (SEVERITIES.index(f.severity), -f.magnitude, KINDS.index(f.kind)))
 
 
 def read_steps(path: str | os.PathLike) -> list[float]:
@@ -520,10 +575,26 @@ def diagnose_run(run_dir: str | os.PathLike, write: bool = True, extra_metrics: 
     if extra_metrics:
         metrics = {**(metrics or {}), **extra_metrics}
     config = _read_config(run_dir)
-    findings = diagnose(history, health, metrics, steps, config)
+    findings = diagnose(history, health, metrics, steps, config, _weights(run_dir))
     if write:
         write_diagnosis(run_dir, findings)
     return findings
+
+
+def _weights(run_dir: Path) -> dict | None:
+    """``dense name -> W`` of the run's ``model.safetensors`` (None when absent)."""
+    from ..errors import TunenetError
+    from ..nn.io import load
+    from ..nn.layers import Dense
+
+    path = run_dir / "model.safetensors"
+    if not path.is_file():
+        return None
+    try:
+        model = load(path)
+    except TunenetError:
+        return None  # the doctor reads the records it has; a model file it cannot read is not its finding
+    return {layer.name: layer.W.value for layer in model.layers if isinstance(layer, Dense)}
 
 
 def _read_config(run_dir: Path) -> dict | None:

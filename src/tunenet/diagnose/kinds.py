@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 from .bias_variance import HIGH_BIAS, HIGH_VARIANCE, MISMATCH
@@ -49,15 +50,22 @@ class Finding:
     fix: str
     change: dict | None = None
     manual: str | None = None
+    #: how far past its warning threshold the finding is (log scale, 1 at its error threshold): orders
+    #: findings of equal severity
+    magnitude: float = 0.0
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["magnitude"] = d["magnitude"] if math.isfinite(d["magnitude"]) else 0.0
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Finding:
         change = d.get("change")
+        magnitude = d.get("magnitude")
         return cls(d["kind"], d["severity"], d.get("layer"), d.get("epoch"), d["evidence"], d["fix"],
-                   dict(change) if isinstance(change, dict) else None, d.get("manual"))
+                   dict(change) if isinstance(change, dict) else None, d.get("manual"),
+                   float(magnitude) if isinstance(magnitude, (int, float)) else 0.0)
 
     def summary(self) -> str:
         where = ", ".join(x for x in (self.layer, f"epoch {self.epoch}" if self.epoch else None) if x)
