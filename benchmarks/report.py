@@ -242,6 +242,24 @@ def lbfgs_section(lbfgs: dict | None) -> str:
     ])
 
 
+def wide_csv_section(wide: dict | None) -> str:
+    """``bench_wide_csv.py``: a 100,000-column CSV loaded by tunenet, parsed by pandas and pyarrow (issue 15)."""
+    if not wide:
+        return "`benchmarks/bench_wide_csv.py`: not run (no `benchmarks/results/wide_csv.json`)."
+    what = {"tunenet": "`tunenet.data.load(path)`: parse, column types, encoding, X float32",
+            "pandas": "`pandas.read_csv(path)`: parse only", "pyarrow": "`pyarrow.csv.read_csv(path)`: parse only "
+            "(tunenet's reader before the vectorised wide path)"}
+    r = wide["results"]
+    rows = [[what.get(name, name), str(len(v["wall_runs"])), both({"wall": v["wall"], "cpu": v["cpu"]}, secs),
+             ratio(v["wall"] / r["tunenet"]["wall"])] for name, v in r.items()]
+    return "\n".join([
+        f"`benchmarks/bench_wide_csv.py`: a CSV of {wide['columns']:,} columns x {wide['rows']} rows of single "
+        f"digits ({wide['bytes'] / 1e6:.1f} MB), one BLAS thread, interleaved. Target (issue 15): tunenet's load "
+        f"under {wide['target_seconds']:g} s: **{'met' if wide['met'] else 'not met'}**.", "",
+        table(["what", "runs", "median, wall (CPU)", "/ tunenet (wall)"], rows, "lrrr"),
+    ])
+
+
 #: why a case's logged history may differ from the baseline's while its weights do not
 HISTORY_NOTE = ("their logged train_loss changed, not their training: since 56b5aca it is the data loss the step "
                 "computed, where it used to be J less the penalty summed a second time another way, which carried "
@@ -608,6 +626,7 @@ def write_report(path: Path = DOC) -> Path:
     if estimators:
         parts += ["## The scikit-learn estimator against scikit-learn's MLP", "", estimator_section(estimators), ""]
     parts += ["## L-BFGS against scikit-learn's", "", lbfgs_section(load_results("lbfgs")), ""]
+    parts += ["## Loading a wide CSV", "", wide_csv_section(load_results("wide_csv")), ""]
     if baseline:
         findings = findings_section(baseline, changes)
         if findings:

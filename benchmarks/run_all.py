@@ -37,6 +37,7 @@ BENCHMARKS = {
     "tuner": ("bench_tuner.py", [], ["--quick"]),
     "estimators": ("bench_estimators.py", [], ["--epochs", "3", "--repeats", "2", "--digit-seeds", "3"]),
     "lbfgs": ("bench_lbfgs.py", [], ["--repeats", "1", "--fashion-rows", "2000", "--fashion-iter", "20"]),
+    "wide_csv": ("bench_wide_csv.py", [], ["--repeats", "1", "--pyarrow-repeats", "0"]),
 }
 
 
