@@ -49,6 +49,33 @@ def billion_laughs(ctx):
     return "\n".join(lines).encode()
 
 
+def study_dir(write_journal, command=("tune", "--resume", "studies/s", "--quiet")):
+    """A crafted ``studies/s/journal.log``; the command may write only into ``studies/s``."""
+    def build(ctx):
+        d = ctx.dir / "studies" / "s"
+        d.mkdir(parents=True)
+        write_journal(d / "journal.log")
+        return list(command)
+    return build
+
+
+def journal_text(text: str):
+    return lambda path: path.write_text(text)
+
+
+def journal_with_settings(settings: str):
+    def write(path):
+        import optuna
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+
+        storage = JournalStorage(JournalFileBackend(str(path)))
+        optuna.create_study(study_name="s", storage=storage).set_user_attr("tunenet", settings)
+    return write
+
+
+SHOW = ("study", "show", "studies/s")
+
 CASES = [
     # config files
     Case("config-not-utf8", config(b"lr: 0.01\nactivation: r\xe9lu\n"), "not UTF-8 text", "out"),
@@ -89,6 +116,21 @@ CASES = [
     Case("study-newline", study("a\nb"), "a study name is", None),
     Case("worker-study-dot-dot", study("../x", "worker"), "a study name is", None),
     Case("study-show-dot-dot", study("../../nothing", "show"), "a study name is", None),
+    # study directories
+    Case("study-journal-nested-100k", study_dir(journal_text("[" * 100_000 + "\n")), "not a readable study journal",
+         "studies/s"),
+    Case("study-show-journal-nested", study_dir(journal_text("[" * 100_000 + "\n"), SHOW),
+         "not a readable study journal", "studies/s"),
+    Case("study-journal-garbage", study_dir(journal_text("garbage{\n")), "no study named 's'", "studies/s"),
+    Case("study-settings-not-object", study_dir(journal_with_settings("[1, 2]")), "settings are malformed",
+         "studies/s"),
+    Case("study-settings-nested", study_dir(journal_with_settings("[" * 100_000)), "settings are malformed",
+         "studies/s"),
+    Case("study-settings-rounds-text", study_dir(journal_with_settings(
+        '{"base": {}, "sampler": "random", "prune": "none", "seed": 0, "task": "classification", '
+        '"direction": "maximize", "rounds": "many"}')), "field 'rounds'", "studies/s"),
+    Case("study-not-tunenet", study_dir(lambda p: journal_with_settings("x")(p) or None), "malformed|not created",
+         "studies/s"),
     Case("study-export-absolute", study(name_of=lambda ctx: str(ctx.dir / "none"), command="export"),
          "a study name is", None),
 ]

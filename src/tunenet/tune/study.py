@@ -71,7 +71,11 @@ def make_storage(storage: str | None, study_dir: Path):
         from optuna.storages import JournalStorage
         from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
-        return JournalStorage(JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path))))
+        try:
+            return JournalStorage(JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path))))
+        except (RecursionError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ConfigError(f"{path}: not a readable study journal ({type(exc).__name__}); "
+                              "it was not written by Optuna's journal storage") from None
     if storage.startswith(("sqlite:", "postgresql:", "postgresql+", "mysql:", "mysql+")):
         try:
             return optuna.storages.RDBStorage(storage, engine_kwargs={"pool_pre_ping": True})
@@ -107,13 +111,36 @@ def load_study(name: str, storage, sampler=None, pruner=None) -> optuna.Study:
         return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
     except KeyError:
         raise ConfigError(f"no study named {name!r} in this storage") from None
+    except RecursionError:
+        raise ConfigError(f"study {name!r}: its storage holds JSON nested too deeply to be Optuna's") from None
+
+
+SETTINGS_TYPES = {"base": dict, "sampler": str, "prune": str, "seed": int, "task": str, "direction": str,
+                  "rounds": list}
 
 
 def settings_of(study: optuna.Study) -> dict:
+    """The study's tunenet settings (a JSON object), refused in one line if they are not one."""
     raw = study.user_attrs.get(SETTINGS_ATTR)
     if raw is None:
         raise ConfigError(f"study {study.study_name!r} was not created by tunenet (no settings)")
-    return json.loads(raw)
+    try:
+        settings = json.loads(raw) if isinstance(raw, str) else None
+    except (ValueError, RecursionError):
+        settings = None
+    if not isinstance(settings, dict):
+        raise ConfigError(f"study {study.study_name!r}: its tunenet settings are malformed (not a JSON object); "
+                          "it was not written by tunenet")
+    return settings
+
+
+def check_settings(settings: dict, name: str) -> dict:
+    """Settings read back from storage (a resume) must have the fields and types :func:`create_study` stored."""
+    bad = [k for k, kind in SETTINGS_TYPES.items() if not isinstance(settings.get(k), kind)]
+    if bad or not all(isinstance(r, dict) and isinstance(r.get("trials"), int) for r in settings["rounds"]):
+        raise ConfigError(f"study {name!r}: its tunenet settings are malformed "
+                          f"({'field ' + repr(bad[0]) if bad else 'rounds'}); it was not written by tunenet")
+    return settings
 
 
 def save_settings(study: optuna.Study, settings: dict) -> None:

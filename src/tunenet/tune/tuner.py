@@ -23,7 +23,7 @@ from .importance import display_name
 from .results import finalize
 from .search import PRUNE_MIN_TRIALS, PRUNERS, SAMPLERS, make_pruner, objective_metric, trial_note
 from .space import SearchSpace
-from .study import create_study, load_study, make_storage, save_settings, settings_of, study_dir_for
+from .study import check_settings, create_study, load_study, make_storage, save_settings, settings_of, study_dir_for
 from .warm import enqueue_warm_start, open_warm_study
 from .workers import launch_workers, monitor, worker_loop
 
@@ -89,7 +89,7 @@ def tune(base: RunConfig, space: SearchSpace, *, trials: int = 40, rounds: int =
         study_name = Path(resume).name
         study_dir = Path(resume) if Path(resume).is_dir() else study_dir_for(study_name, root)
         study = load_study(study_name, make_storage(storage, study_dir))
-        settings = settings_of(study)
+        settings = check_settings(settings_of(study), study_name)
     else:
         from ..data import load as load_dataset
 
