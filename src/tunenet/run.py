@@ -234,7 +234,7 @@ def _check_checkpoint_path(path: Path) -> None:
 
 def train_run(config: RunConfig, run_dir: str | os.PathLike | None = None, *, resume: bool = False,
               callbacks=(), progress: bool | None = None, data: PreparedData | None = None,
-              checkpoint: bool = True, report: bool = True, notify=None) -> RunResult:
+              checkpoint: bool = True, report: bool = True, notify=None, lr_range: bool | None = None) -> RunResult:
     """Train one configuration end to end and write its run directory.
 
     The run directory is locked (``RUN_DIR/.lock``, :class:`~tunenet.lock.DirectoryLock`) for the whole
@@ -257,9 +257,11 @@ def train_run(config: RunConfig, run_dir: str | os.PathLike | None = None, *, re
     checkpoint : write resumable checkpoints (the tuner's trials do not need them).
     report : diagnose the run and write ``report.html`` (a few seconds of plotting).
     notify : ``notify(message)`` for what the caller should tell the user (the CLI prints it).
+    lr_range : run the lr range test when the doctor finds the lr too high or too low, so its fix names
+        an lr the test supports (default: as ``report``; the tuner's trials skip it).
     """
     if run_dir is None:
-        return _train(config, None, False, callbacks, progress, data, checkpoint, report)
+        return _train(config, None, False, callbacks, progress, data, checkpoint, report, lr_range=lr_range)
     run_dir = Path(run_dir)
     created = not run_dir.exists()
     with DirectoryLock(run_dir, "run directory"):
@@ -281,11 +283,11 @@ def train_run(config: RunConfig, run_dir: str | os.PathLike | None = None, *, re
                 shutil.rmtree(run_dir, ignore_errors=True)
             raise
         return _train(config, run_dir, continuing, callbacks, progress, data, checkpoint, report,
-                      save_config=resume)
+                      save_config=resume, lr_range=lr_range)
 
 
 def _train(config: RunConfig, run_dir: Path | None, continuing: bool, callbacks, progress, data, checkpoint,
-           report, save_config: bool = False) -> RunResult:
+           report, save_config: bool = False, lr_range: bool | None = None) -> RunResult:
     data = data or prepare_data(config)
     model = build_model(config, data.X_train.shape[1], data.n_out, data.output)
     health = HealthMonitor()
@@ -306,7 +308,8 @@ def _train(config: RunConfig, run_dir: Path | None, continuing: bool, callbacks,
     except DivergenceError:
         if run_dir is not None:
             _save_evidence(run_dir, trainer, health)
-            if report and not save_config:  # a fresh run diverged: the doctor, with an lr the range test supports
+            # a fresh run diverged: the doctor's findings, with an lr the range test supports
+            if (report if lr_range is None else lr_range) and not save_config:
                 diagnose_run(run_dir, extra_metrics={"lr_range": lr_range_suggestion(config, data)})
         raise
     finally:
@@ -317,7 +320,7 @@ def _train(config: RunConfig, run_dir: Path | None, continuing: bool, callbacks,
         save_config_once()
         write_run_outputs(run_dir, config, model, data, trainer, metrics)
         findings = diagnose_run(run_dir)
-        if report and any(f.kind in (LR_HIGH, LR_LOW) for f in findings):
+        if (report if lr_range is None else lr_range) and any(f.kind in (LR_HIGH, LR_LOW) for f in findings):
             metrics["lr_range"] = lr_range_suggestion(config, data)
             atomic_write_text(run_dir / "metrics.json", json.dumps(_jsonable(metrics), indent=2))
             diagnose_run(run_dir)

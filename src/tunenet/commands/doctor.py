@@ -22,6 +22,10 @@ SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 # -- diagnose ---------------------------------------------------------------------
 def add_diagnose_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by `tunenet train`")
+    p.add_argument("--repair", action="store_true",
+                   help="apply the top finding's fix, train it in RUN_DIR-repairN, diagnose it, and repeat")
+    p.add_argument("--max-repairs", type=int, default=3, dest="max_repairs",
+                   help="at most this many repair runs (default: 3)")
 
 
 def print_findings(findings, title: str) -> None:
@@ -50,7 +54,44 @@ def run_diagnose(args: argparse.Namespace) -> int:
     findings = diagnose_run(args.run_dir)
     print_findings(findings, f"diagnosis of {args.run_dir}")
     print(f"wrote {Path(args.run_dir) / 'diagnosis.json'}")
+    if args.repair:
+        from ..repair import REPAIR_FILE, repair
+
+        doc = repair(args.run_dir, args.max_repairs, progress=lambda m: print(m, flush=True))
+        print_repair(doc)
+        print(f"wrote {Path(args.run_dir) / REPAIR_FILE}")
     return 0
+
+
+def _pct(v) -> str:
+    return "-" if v is None else f"{v:.1%}"
+
+
+def _loss(v) -> str:
+    return "-" if v is None else f"{v:.4g}"
+
+
+def print_repair(doc: dict) -> None:
+    """The repair sequence: each change with the train/dev accuracy and loss before and after."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if doc["steps"]:
+        table = Table(title=f"repair of {doc['run_dir']}")
+        for column in ("step", "finding", "change", "train acc", "dev acc", "dev loss", "still found"):
+            table.add_column(column, overflow="fold")
+        for s in doc["steps"]:
+            b, a = s["before"], s["after"]
+            table.add_row(str(s["step"]), s["finding"], ", ".join(f"{k}={v}" for k, v in s["change"].items()),
+                          f"{_pct(b['train_accuracy'])} -> {_pct(a['train_accuracy'])}",
+                          f"{_pct(b['dev_accuracy'])} -> {_pct(a['dev_accuracy'])}",
+                          f"{_loss(b['dev_loss'])} -> {_loss(a['dev_loss'])}"
+                          + (" (diverged)" if s["diverged"] else ""),
+                          "\n".join(s["remaining"]) or "nothing")
+        console.print(table)
+    console.print(f"outcome: {doc['outcome']}; last run: {doc['final_run_dir']}", highlight=False, markup=False,
+                  soft_wrap=True)
 
 
 # -- report -----------------------------------------------------------------------

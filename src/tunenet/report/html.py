@@ -76,7 +76,8 @@ def _fmt(value) -> str:
 def _read_inputs(run_dir: Path) -> dict:
     inputs: dict = {"config": None, "metrics": read_json_object(run_dir / "metrics.json"), "history": None,
                     "steps": None, "health": read_json_object(run_dir / "health.json"),
-                    "diagnosis": read_json_object(run_dir / "diagnosis.json")}
+                    "diagnosis": read_json_object(run_dir / "diagnosis.json"),
+                    "repair": read_json_object(run_dir / "repair.json")}
     config_path = run_dir / "config.yaml"
     if config_path.is_file():
         try:
@@ -118,6 +119,27 @@ def _findings_section(findings: list[dict] | None) -> str:
             f'<p class="evidence">{_e(f.get("evidence", ""))}</p>'
             f'<p class="fix"><b>Fix:</b> {_e(f.get("fix", ""))}</p></div>')
     out.append("</section>")
+    return "\n".join(out)
+
+
+def _repair_section(repair: dict | None) -> str:
+    """``tunenet diagnose --repair``'s changes with the train/dev accuracy and loss before and after."""
+    if not repair or not isinstance(repair.get("steps"), list):
+        return ""
+    out = ['<section id="repair"><h2>Repair</h2>', "<table><tr><th>step</th><th>finding</th><th>change</th>"
+           "<th>train accuracy</th><th>dev accuracy</th><th>dev loss</th><th>still found</th></tr>"]
+    for s in repair["steps"]:
+        b, a = s.get("before") or {}, s.get("after") or {}
+
+        def pair(key, b=b, a=a):
+            return f"{_fmt(b.get(key))} &rarr; {_fmt(a.get(key))}"
+
+        change = ", ".join(f"{k}={v}" for k, v in (s.get("change") or {}).items())
+        out.append(f"<tr><td>{_e(s.get('step'))}</td><td>{_e(s.get('finding'))}</td><td><code>{_e(change)}</code>"
+                   f"</td><td>{pair('train_accuracy')}</td><td>{pair('dev_accuracy')}</td><td>{pair('dev_loss')}"
+                   f"</td><td>{_e(', '.join(s.get('remaining') or []) or 'nothing')}</td></tr>")
+    out.append(f"</table><p>Outcome: {_e(repair.get('outcome'))}; last run <code>{_e(repair.get('final_run_dir'))}"
+               "</code>.</p></section>")
     return "\n".join(out)
 
 
@@ -281,6 +303,7 @@ def render_report(run_dir: str | os.PathLike, *, findings: list | None = None, c
         + (f" · data <b>{_e(dataset)}</b>" if dataset else "")
         + f" · generated {_e(time.strftime('%Y-%m-%d %H:%M'))}</p></header>",
         _findings_section(findings),
+        _repair_section(inputs["repair"]),
         _metrics_section({k: v for k, v in metrics.items() if k != "confusion_matrix"} if metrics else None),
         _curves_section(inputs["history"], inputs["steps"], smooth_beta, regression),
         _health_section(inputs["health"], regression=regression),
