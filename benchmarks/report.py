@@ -544,6 +544,30 @@ def multithread_section(training: dict) -> str:
                     "lrrr"))
 
 
+def startup_section(startup: dict | None) -> str:
+    """``bench_startup.py``: ``tunenet --help`` and ``tunenet train --data digits``, with the breakdown."""
+    if not startup:
+        return "Not run (`python benchmarks/run_all.py --only startup`)."
+    help_, train = startup["help"], startup["train"]
+    lines = [f"Fresh interpreters, median of {startup['repeats']} interleaved runs, wall (CPU = the child's user + "
+             f"system time); load average {startup['machine'].get('load_average')}.", "",
+             table(["command", "wall", "CPU", "target"],
+                   [[f"`{startup['commands']['help']}`", secs(help_["wall"]), secs(help_["cpu"]), "<= 0.5 s"],
+                    [f"`{startup['commands']['train']}`", secs(train["wall"]), secs(train["cpu"]), "<= 4 s"]],
+                   "lrrr"), "",
+             "Phases of the same `train` inside one interpreter (medians):", "",
+             table(["phase", "wall", "CPU"], [[k, secs(v["wall"]), secs(v["cpu"])]
+                                              for k, v in startup["phases"].items()], "lrr"), ""]
+    imports = startup["imports"]["train"]
+    lines += [f"`python -X importtime` of that `train`: {imports['total_ms'] / 1000:.2f} s of imports (wall), by "
+              "package: " + ", ".join(f"{k} {v / 1000:.2f} s" for k, v in list(imports["top_ms"].items())[:8])
+              + ".", "",
+              f"Heavy packages loaded by `--help`: {', '.join(startup['loaded']['help']) or 'none'}; by `train`: "
+              f"{', '.join(startup['loaded']['train'])} (numba imported by training: "
+              f"{'yes' if startup.get('numba_imported_by_train') else 'no'})."]
+    return "\n".join(lines)
+
+
 def write_report(path: Path = DOC) -> Path:
     run = load_results("run_all")
     training, memory, data = load_results("training"), load_results("memory"), load_results("data")
@@ -621,6 +645,7 @@ def write_report(path: Path = DOC) -> Path:
                           "and PyTorch (OpenMP) alike. On a shared machine, train with `--threads 1` (the tuner "
                           "already gives each worker `cores // workers` threads); the trainer's default, every "
                           "available core, pays off only when the cores are otherwise idle.", ""]
+    parts += ["## Start-up and fixed costs", "", startup_section(load_results("startup")), ""]
     if tuner:
         parts += ["## The tuner: parallel trials and pruning", "", tuner_section(tuner), ""]
     if estimators:

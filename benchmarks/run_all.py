@@ -38,6 +38,7 @@ BENCHMARKS = {
     "estimators": ("bench_estimators.py", [], ["--epochs", "3", "--repeats", "2", "--digit-seeds", "3"]),
     "lbfgs": ("bench_lbfgs.py", [], ["--repeats", "1", "--fashion-rows", "2000", "--fashion-iter", "20"]),
     "wide_csv": ("bench_wide_csv.py", [], ["--repeats", "1", "--pyarrow-repeats", "0"]),
+    "startup": ("bench_startup.py", [], ["--repeats", "2"]),
 }
 
 

@@ -49,7 +49,7 @@ from .metrics import regression_scores
 from .nn.io import save as save_model
 from .nn.model import Sequential, mlp
 from .optim import make_optimizer, make_schedule, parse_clip
-from .report.html import write_report
+from .report.html import CURVES_SMOOTHING, write_report
 from .report.plots import confusion_matrix, plot_learning_curves
 from .train import Checkpoint, EarlyStopping, ProgressBar, ReduceLROnPlateau, Trainer, evaluate_scores
 from .train.checkpoint import checkpoint_path, load_checkpoint
@@ -421,7 +421,9 @@ def write_run_outputs(run_dir: Path, config: RunConfig, model: Sequential, data:
     save_model(model, run_dir / "model.safetensors", metadata=meta)
     atomic_write_text(run_dir / "metrics.json", json.dumps(_jsonable(metrics), indent=2))
     if len(trainer.history):
-        plot_learning_curves(trainer.history, run_dir / "curves.png", title=f"{ds.name}: learning curves")
+        # drawn once, with the report's smoothing: report.html embeds this file (plots cost most of a small run)
+        plot_learning_curves(trainer.history, run_dir / "curves.png", title=f"{ds.name}: learning curves",
+                             smooth_beta=CURVES_SMOOTHING)
 
 
 def _jsonable(obj):

@@ -36,6 +36,8 @@ from ..train.history import History
 from . import plots
 
 REPORT_FILE = "report.html"
+#: the EWA beta of the report's learning curves; ``tunenet train`` draws ``curves.png`` with it
+CURVES_SMOOTHING = 0.6
 SEVERITY_COLOURS = {"error": "#c0392b", "warning": "#d68910", "info": "#2471a3"}
 
 CSS = """
@@ -177,14 +179,30 @@ def _metrics_section(metrics: dict | None) -> str:
     return "\n".join(out)
 
 
+def _saved_curves(run_dir: Path, smooth_beta: float) -> bytes | None:
+    """``curves.png`` as ``tunenet train`` drew it, when it shows the current history.
+
+    It is reused when it is at least as new as ``history.csv`` and the report
+    asks for the smoothing it was drawn with (:data:`CURVES_SMOOTHING`): a
+    small run then draws its learning curves once, not twice.
+    """
+    png, history = run_dir / "curves.png", run_dir / "history.csv"
+    if smooth_beta != CURVES_SMOOTHING or not (png.is_file() and history.is_file()):
+        return None
+    if png.stat().st_mtime_ns < history.stat().st_mtime_ns:
+        return None
+    data = png.read_bytes()
+    return data if data.startswith(b"\x89PNG\r\n\x1a\n") else None
+
+
 def _curves_section(history: History | None, steps: list[float] | None, smooth_beta: float,
-                    regression: bool = False) -> str:
+                    regression: bool = False, saved: bytes | None = None) -> str:
     out = ['<section id="curves"><h2>Learning curves</h2>']
     score = "R²" if regression else "accuracy"
     if history is not None and len(history):
-        out.append(_img(plots.plot_learning_curves(history, None, title=f"loss and {score} per epoch",
-                                                   smooth_beta=smooth_beta),
-                        f"learning curves: loss and {score} per epoch, train vs dev"))
+        png = saved or plots.plot_learning_curves(history, None, title=f"loss and {score} per epoch",
+                                                  smooth_beta=smooth_beta)
+        out.append(_img(png, f"learning curves: loss and {score} per epoch, train vs dev"))
     else:
         out.append('<p class="note">No completed epoch (history.csv missing or empty).</p>')
     if steps:
@@ -269,7 +287,7 @@ def _as_confusion(confusion) -> dict | None:
 
 # -- entry points -----------------------------------------------------------------
 def render_report(run_dir: str | os.PathLike, *, findings: list | None = None, confusion=None,
-                  title: str | None = None, smooth_beta: float = 0.6) -> str:
+                  title: str | None = None, smooth_beta: float = CURVES_SMOOTHING) -> str:
     """The report of ``run_dir`` as one HTML string (see the module docstring).
 
     Parameters
@@ -305,7 +323,8 @@ def render_report(run_dir: str | os.PathLike, *, findings: list | None = None, c
         _findings_section(findings),
         _repair_section(inputs["repair"]),
         _metrics_section({k: v for k, v in metrics.items() if k != "confusion_matrix"} if metrics else None),
-        _curves_section(inputs["history"], inputs["steps"], smooth_beta, regression),
+        _curves_section(inputs["history"], inputs["steps"], smooth_beta, regression,
+                        _saved_curves(run_dir, smooth_beta)),
         _health_section(inputs["health"], regression=regression),
         "" if regression else _confusion_section(confusion),
         _config_section(config),
