@@ -50,7 +50,10 @@ class Kernel:
     """A function compiled by ``numba.njit(**OPTIONS)`` on its first call.
 
     ``py_func`` is the Python source; :meth:`compiled` the numba dispatcher
-    (or, under ``NUMBA_DISABLE_JIT=1``, ``py_func`` itself).
+    (or, under ``NUMBA_DISABLE_JIT=1``, ``py_func`` itself). After the first
+    call the module-level name of the kernel refers to the dispatcher itself
+    (the engine calls kernels by that name), so a step pays no wrapper call;
+    a reference imported before keeps working through this wrapper.
     """
 
     def __init__(self, py_func, options: dict) -> None:
@@ -60,10 +63,14 @@ class Kernel:
         functools.update_wrapper(self, py_func)
 
     def compiled(self):
+        """The compiled kernel; its module's global name is rebound to it, so later calls skip this wrapper."""
         if self._dispatcher is None:
             import numba
 
             self._dispatcher = numba.njit(**self.options)(self.py_func)
+            module_globals = self.py_func.__globals__
+            if module_globals.get(self.py_func.__name__) is self:
+                module_globals[self.py_func.__name__] = self._dispatcher
         return self._dispatcher
 
     def __call__(self, *args):

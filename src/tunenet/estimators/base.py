@@ -16,6 +16,7 @@ from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from ..cores import available_cores
 from ..errors import CheckpointError, DivergenceError
 from ..nn import io as nn_io
 from ..nn.layers import Dense
@@ -31,7 +32,7 @@ ESTIMATOR_FORMAT_VERSION = 1
 def _blas_threads() -> int:
     """The BLAS thread count in force now, so that an enclosing ``threadpool_limits`` is respected."""
     counts = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
-    return min(counts) if counts else (os.cpu_count() or 1)
+    return min(counts) if counts else available_cores()
 
 
 def _seeds(random_state, n: int) -> list[int]:

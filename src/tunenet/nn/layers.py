@@ -87,6 +87,11 @@ class Layer:
 
         ``zero=True`` returns an array of zeros, which callers only read.
         """
+        index = (key, shape, dtype)
+        try:  # the hot path: one dict look-up (steps ask for the same few arrays every time)
+            return self._buffers[index]
+        except (AttributeError, KeyError):
+            pass
         buffers = self.__dict__.setdefault("_buffers", {})
         index = (key, shape, np.dtype(dtype))
         buf = buffers.get(index)

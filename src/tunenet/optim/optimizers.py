@@ -147,14 +147,10 @@ class Optimizer:
         self._update(self.flat.values, self.flat.grads, self.dtype.type)
 
     def _update(self, w: np.ndarray, g: np.ndarray, f) -> None:
-        if self.use_kernels:
+        if jit.enabled():
             self._update_kernel(w, g, f)
         else:
             self._update_numpy(w, g, f)
-
-    @property
-    def use_kernels(self) -> bool:
-        return jit.enabled()
 
     def _update_numpy(self, w: np.ndarray, g: np.ndarray, f) -> None:
         raise NotImplementedError

@@ -23,13 +23,13 @@ fixed with threadpoolctl for the same reason.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from ..cores import available_cores
 from ..data.batches import MiniBatches
 from ..errors import ConfigError, DataError, DivergenceError
 from ..metrics import r2_per_column
@@ -41,14 +41,6 @@ from .history import History
 #: a loss this many times above the first step's loss counts as divergence (Adam's bounded
 #: steps can blow weights up without ever producing a NaN)
 EXPLOSION = 100.0
-
-
-def available_cores() -> int:
-    """The number of CPUs this process may run on (its affinity mask), at least 1."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # not on Linux
-        return os.cpu_count() or 1
 
 
 def accuracy(logits: np.ndarray, y: np.ndarray, output: str) -> float:
@@ -194,38 +186,50 @@ class Trainer:
                 self._call("on_train_end")
         return self.history
 
+    def _hooks(self, hook: str) -> list[Callable]:
+        """The callbacks' bound ``hook`` methods, leaving out :class:`Callback`'s no-op ones."""
+        base = getattr(Callback, hook)
+        return [getattr(cb, hook) for cb in self.callbacks if getattr(type(cb), hook, None) is not base]
+
     def _run_epoch(self, batches: MiniBatches, X_dev, y_dev, per_step: bool) -> None:
+        """One pass over ``batches``; everything that cannot change within the epoch is looked up once."""
         model, opt = self.model, self.optimizer
         start = time.perf_counter()
         self._call("on_epoch_begin")
         if not per_step:
             opt.lr = self.base_lr(self.epoch) * self.lr_factor
         loss_sum = correct = seen = 0.0
+        loss_and_grads, grads, output = model.loss_and_grads, model.flat_grads, model.output
+        l2, l1, loss, augment, clip, rng = self.l2, self.l1, self.loss, self.augment, self.clip, self.rng
+        backward_hooks, step_hooks = self._hooks("on_backward_end"), self._hooks("on_step_end")
+        steps, dot, isfinite, step, explosion = self.history.steps, np.dot, math.isfinite, opt.step, self.explosion
         for xb, yb in batches:
-            if self.augment is not None:
-                xb = self.augment(xb, self.rng)
+            if augment is not None:
+                xb = augment(xb, rng)
             if per_step:
                 opt.lr = self.base_lr(self.epoch) * self.lr_factor
-            value, logits = model.loss_and_grads(xb, yb, self.l2, self.l1, self.loss, batches.weights)
-            g2 = float(np.dot(model.flat_grads, model.flat_grads))
+            value, logits = loss_and_grads(xb, yb, l2, l1, loss, batches.weights)
+            g2 = float(dot(grads, grads))
             if self.first_loss is None:
                 self.first_loss = value
-            exploded = self.explosion is not None and value > self.explosion * max(self.first_loss, 1e-3)
-            if not (math.isfinite(value) and math.isfinite(g2)) or exploded:
+            exploded = explosion is not None and value > explosion * max(self.first_loss, 1e-3)
+            if not (isfinite(value) and isfinite(g2)) or exploded:
                 raise DivergenceError(self._divergence_message(value, g2))
             self.grad_norm = math.sqrt(g2)
             m = xb.shape[0]
             data_loss = model.last_data_loss  # J less the penalty, computed once by loss_and_grads
-            if self.clip is not None:
-                self.clip.apply(model.flat_grads)
-            self._call("on_backward_end")
-            opt.step()
-            self.step += 1
-            self.history.steps.append(value)
-            self._call("on_step_end", value)
-            loss_sum += data_loss * m
             hits = model.last_correct  # counted by the fused softmax kernel, else None
-            correct += hits if hits is not None else accuracy(logits, yb, model.output) * m
+            if clip is not None:
+                clip.apply(grads)
+            for hook in backward_hooks:
+                hook(self)
+            step()
+            self.step += 1
+            steps.append(value)
+            for hook in step_hooks:
+                hook(self, value)
+            loss_sum += data_loss * m
+            correct += hits if hits is not None else accuracy(logits, yb, output) * m
             seen += m
         self.epoch += 1
         row = {"epoch": self.epoch, "train_loss": loss_sum / seen, "train_accuracy": correct / seen,

@@ -18,6 +18,7 @@ from pathlib import Path
 from optuna.trial import TrialState
 
 from ..config import RunConfig
+from ..cores import available_cores
 from ..errors import ConfigError
 from .importance import display_name
 from .results import finalize
@@ -80,7 +81,7 @@ def tune(base: RunConfig, space: SearchSpace, *, trials: int = 40, rounds: int =
     the study; ``resume=..., refit=True`` turns it on for a study already run, which then only refits).
     ``objective``: the dev metric trials are ranked by (default: dev_accuracy, or dev_r2 for regression).
     """
-    workers = workers if workers is not None else (os.cpu_count() or 1)
+    workers = workers if workers is not None else available_cores()
     if workers < 0:
         raise ConfigError(f"--workers must be >= 0, got {workers}")
     if resume and warm_start:
