@@ -6,9 +6,11 @@ Run: ``python benchmarks/bench_memory.py``; writes ``benchmarks/results/memory.j
   float32), train ``mlp(784, [256, 128], 10)`` with Adam at batch 128 for one
   epoch, evaluating on the test set: the engine's own footprint.
 - ``cli``: ``tunenet train --data fashion-mnist --hidden 256,128 --epochs 1``
+  (run as ``python -m tunenet.cli`` from this tree)
   (split, standardisation, checkpoint, plots: what a user runs).
 - ``pipeline``: the stages of the CLI's data preparation called one by one
-  (load, split, fit_transform, transform), with the RSS after each, to show
+  as ``tunenet.run.prepare_data`` calls them (load, split in place, fit +
+  transform in place), with the RSS after each, to show
   where the CLI's memory goes.
 
 Peak RSS is the child's ``ru_maxrss`` from ``os.wait4``; stage figures come
@@ -65,14 +67,14 @@ def child_pipeline() -> dict:
     stages = {"imports": status_mb()}
     ds = load("fashion-mnist", download=False)
     stages["load"] = status_mb()
-    splits = split_dataset(ds, dev=None, test=None, seed=0, stratify=True)
+    splits = split_dataset(ds, dev=None, test=None, seed=0, stratify=True, in_place=True)  # as tunenet.run does
     (X_tr, _), (X_dev, _), (X_te, _) = splits.train, splits.dev, splits.test
     stages["split"] = status_mb()
     scaler = make_scaler("standard")
-    X_tr = scaler.fit_transform(X_tr).astype(np.float32, copy=False)
+    X_tr = scaler.fit(X_tr).transform(X_tr.astype(np.float32, copy=False), copy=False)
     stages["fit_transform(train)"] = status_mb()
-    X_dev = scaler.transform(X_dev).astype(np.float32, copy=False)
-    X_te = scaler.transform(X_te).astype(np.float32, copy=False)
+    X_dev = scaler.transform(X_dev.astype(np.float32, copy=False), copy=False)
+    X_te = scaler.transform(X_te.astype(np.float32, copy=False), copy=False)
     stages["transform(dev, test)"] = status_mb()
     return {"stages": stages, "dataset_mb": (ds.X.nbytes + ds.X_test.nbytes) / MB,
             "train_dev_test_rows": [len(X_tr), len(X_dev), len(X_te)]}
@@ -108,14 +110,13 @@ def main() -> None:
     result["target_mb"] = dataset + TARGET_EXTRA_MB
     print(f"dataset float32 (train + test images): {dataset:.1f} MB; target <= {dataset + TARGET_EXTRA_MB:.1f} MB")
     print(f"engine run peak RSS: {peak:.1f} MB")
-    tunenet_cli = Path(sys.executable).with_name("tunenet")
-    with tempfile.TemporaryDirectory() as tmp:
-        cmd = [str(tunenet_cli) if tunenet_cli.exists() else "tunenet", "train", "--data", "fashion-mnist",
+    with tempfile.TemporaryDirectory() as tmp:  # this tree's CLI (python -m), not whichever tunenet is installed
+        cmd = [sys.executable, "-m", "tunenet.cli", "train", "--data", "fashion-mnist",
                "--hidden", "256,128", "--optimizer", "adam", "--lr", "1e-3", "--batch-size", "128", "--epochs", "1",
                "--threads", "1", "--quiet", "--run-dir", str(Path(tmp) / "run")]
         try:
             peak, _ = run_child(cmd)
-            result["cli"] = {"peak_mb": peak, "command": " ".join(["tunenet", *cmd[1:-2]])}
+            result["cli"] = {"peak_mb": peak, "command": " ".join(["tunenet", *cmd[3:-2]])}
             print(f"CLI run peak RSS: {peak:.1f} MB")
         except (RuntimeError, OSError) as exc:
             result["cli"] = {"error": str(exc)}

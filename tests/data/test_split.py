@@ -104,3 +104,28 @@ def test_apportion_has_exact_margins_and_rounds_each_cell_down_or_up():
     np.testing.assert_array_equal(table.sum(axis=1), counts)
     np.testing.assert_array_equal(table.sum(axis=0), sizes)
     assert np.all(np.abs(table - np.outer(counts, sizes) / counts.sum()) < 1.0)
+
+
+def test_in_place_split_gives_the_same_parts_as_a_copying_one():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((503, 7)).astype(np.float32)
+    y = rng.integers(0, 4, 503)
+    original = X.copy()
+    want = split(X, y, dev=0.2, test=0.1, seed=3)
+    X_own = X.copy()
+    got = split(X_own, y, dev=0.2, test=0.1, seed=3, in_place=True)
+    for part_got, part_want in zip(got, want):
+        np.testing.assert_array_equal(part_got.X, part_want.X)
+        np.testing.assert_array_equal(part_got.y, part_want.y)
+        assert np.shares_memory(part_got.X, X_own)  # views of the caller's array: nothing copied to keep
+    np.testing.assert_array_equal(got.train_idx, want.train_idx)
+    np.testing.assert_array_equal(X, original)  # the copying split left its input alone
+    assert not np.array_equal(X_own, original)  # the in-place one reordered it
+
+
+def test_in_place_split_of_a_read_only_array_copies():
+    X = np.arange(40, dtype=np.float32).reshape(20, 2)
+    X.flags.writeable = False
+    got = split(X, np.arange(20) % 2, dev=5, test=5, seed=0, in_place=True)
+    assert not np.shares_memory(got.train.X, X)
+    np.testing.assert_array_equal(got.train.X, X[got.train_idx])

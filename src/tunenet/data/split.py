@@ -170,7 +170,23 @@ def split_indices(y: np.ndarray, dev=None, test=None, stratify: bool = True, see
     return train, dev_idx, test_idx
 
 
-def split(X: np.ndarray, y: np.ndarray, dev=None, test=None, stratify: bool = True, seed=0) -> Split:
+def _compact_rows(X: np.ndarray, rows: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """``X[rows]`` moved to the front of ``X`` in place (``rows`` sorted, unique); returns the view ``X[:len(rows)]``.
+
+    Row ``rows[i] >= i`` goes to row ``i``; chunk by chunk, every source row of
+    a chunk is read before the chunk is written, and later chunks read only
+    rows after it, so no row is overwritten before it is moved. Extra memory:
+    one chunk.
+    """
+    for start in range(0, len(rows), chunk):
+        src = rows[start:start + chunk]
+        if src[0] != start or src[-1] != start + len(src) - 1:  # skip chunks already in place
+            X[start:start + len(src)] = X[src]
+    return X[:len(rows)]
+
+
+def split(X: np.ndarray, y: np.ndarray, dev=None, test=None, stratify: bool = True, seed=0,
+          in_place: bool = False) -> Split:
     """Split ``(X, y)`` into train, dev and test parts.
 
     Parameters
@@ -186,6 +202,13 @@ def split(X: np.ndarray, y: np.ndarray, dev=None, test=None, stratify: bool = Tr
     seed : int or numpy.random.Generator
         The same seed gives the same split.
 
+    in_place : bool
+        Reorder ``X`` instead of copying it: dev and test rows are copied out,
+        the train rows moved to the front of ``X`` (which is overwritten), and
+        dev and test rows written back after them; the three parts' ``X`` are
+        views of ``X``. For a caller that owns ``X`` and no longer needs it
+        (the CLI's pipeline): a Fashion-MNIST run then holds its images once.
+
     Returns
     -------
     Split
@@ -193,23 +216,33 @@ def split(X: np.ndarray, y: np.ndarray, dev=None, test=None, stratify: bool = Tr
     """
     check_same_length(X, y)
     train_idx, dev_idx, test_idx = split_indices(y, dev, test, stratify, seed)
-    return Split(Part(X[train_idx], y[train_idx]), Part(X[dev_idx], y[dev_idx]), Part(X[test_idx], y[test_idx]),
+    X_dev, X_test = X[dev_idx], X[test_idx]
+    if in_place and isinstance(X, np.ndarray) and X.flags.writeable and len(train_idx):
+        # train rows to the front, then dev and test rows written back after them: three views, one array
+        X_train = _compact_rows(X, train_idx)
+        a, b = len(train_idx), len(train_idx) + len(dev_idx)
+        X[a:b], X[b:b + len(test_idx)] = X_dev, X_test
+        X_dev, X_test = X[a:b], X[b:b + len(test_idx)]
+    else:
+        X_train = X[train_idx]
+    return Split(Part(X_train, y[train_idx]), Part(X_dev, y[dev_idx]), Part(X_test, y[test_idx]),
                  train_idx, dev_idx, test_idx)
 
 
-def split_dataset(ds: Dataset, dev=None, test=None, seed=0, stratify: bool = True) -> Split:
+def split_dataset(ds: Dataset, dev=None, test=None, seed=0, stratify: bool = True, in_place: bool = False) -> Split:
     """Split a :class:`Dataset`, keeping its official test set (if it has one) as the test part.
 
     With an official test set, only ``dev`` is carved out of ``ds.X``; by
     default its fraction is the one for the dataset's total size (e.g.
     Fashion-MNIST, 70,000 rows: 10% of the 60,000 training rows, 6,000).
+    ``in_place`` as in :func:`split` (``ds.X`` is overwritten).
     """
     if ds.X_test is None:
-        return split(ds.X, ds.y, dev=dev, test=test, stratify=stratify, seed=seed)
+        return split(ds.X, ds.y, dev=dev, test=test, stratify=stratify, seed=seed, in_place=in_place)
     if test not in (None, 0):
         raise ConfigError(f"{ds.name} has an official test set ({len(ds.y_test):,} rows), which is kept as the "
                           f"test set; test={test!r} cannot be set (leave it unset)")
     if dev is None:
         dev = default_fractions(ds.n_samples + len(ds.y_test))[0]
-    s = split(ds.X, ds.y, dev=dev, test=0, stratify=stratify, seed=seed)
+    s = split(ds.X, ds.y, dev=dev, test=0, stratify=stratify, seed=seed, in_place=in_place)
     return Split(s.train, s.dev, Part(ds.X_test, ds.y_test), s.train_idx, s.dev_idx, None)

@@ -170,8 +170,15 @@ def check_dtype(a: np.ndarray, where: Where) -> None:
 
 
 def check_finite(a: np.ndarray, where: Where) -> None:
-    """Refuse NaN and +/-inf, naming the first offending element."""
-    if a.dtype.kind != "f" or np.isfinite(a).all():
+    """Refuse NaN and +/-inf, naming the first offending element.
+
+    Checked a few thousand rows at a time: ``isfinite`` of a whole training
+    set would allocate a boolean array a quarter of its float32 size.
+    """
+    if a.dtype.kind != "f":
+        return
+    rows = max(1, (1 << 20) // max(1, a[:1].size))  # about 1M elements per chunk
+    if all(np.isfinite(a[start:start + rows]).all() for start in range(0, len(a), rows)):
         return
     index = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
     value = _describe(a[index])
