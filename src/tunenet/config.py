@@ -93,6 +93,21 @@ class RunConfig:
 
 FIELD_NAMES = {f.name for f in fields(RunConfig)} - {"extra"}
 
+#: the optimiser hyperparameters each optimiser reads (``run.build_optimizer`` passes exactly these)
+OPTIMIZER_HYPERPARAMETERS = {
+    "sgd": (), "momentum": ("beta",), "nesterov": ("beta",), "rmsprop": ("beta", "eps"),
+    "adam": ("beta1", "beta2", "eps"), "adamw": ("beta1", "beta2", "eps", "weight_decay"),
+    "lbfgs": (),
+}
+_ALL_OPTIMIZER_HYPERPARAMETERS = {name for names in OPTIMIZER_HYPERPARAMETERS.values() for name in names}
+
+
+def unused_hyperparameters(optimizer: str | None) -> set[str]:
+    """The optimiser hyperparameters ``optimizer`` ignores (``weight_decay`` and ``beta`` for Adam), to hide."""
+    if optimizer not in OPTIMIZER_HYPERPARAMETERS:
+        return set()
+    return _ALL_OPTIMIZER_HYPERPARAMETERS - set(OPTIMIZER_HYPERPARAMETERS[optimizer])
+
 
 def _choice(*options):
     return lambda v: v in options, "one of " + ", ".join(map(repr, options))

@@ -74,7 +74,8 @@ def print_summary(summary: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from ..tune.results import model_origin
+    from ..config import unused_hyperparameters
+    from ..tune.report import model_origin
 
     console = Console()
     if summary.get("created"):
@@ -89,7 +90,10 @@ def print_summary(summary: dict) -> None:
     table = Table(title=f"best configuration: trial #{best['trial']}")
     table.add_column("option")
     table.add_column("value")
+    hidden = unused_hyperparameters((best.get("config") or best["values"]).get("optimizer"))  # no beta by beta1
     for k, v in best["values"].items():
+        if k in hidden:
+            continue
         table.add_row(k, f"{v:.4g}" if isinstance(v, float) else str(v))
     console.print(table)
     r = best["metrics"]
