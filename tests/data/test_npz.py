@@ -85,3 +85,19 @@ def test_structured_dtypes_are_refused(tmp_path):
     np.savez(tmp_path / "s.npz", X=np.zeros(2, dtype=[("a", "<f4"), ("b", "<i4")]))
     with pytest.raises(DataError, match="expected numbers, booleans or strings"):
         read_npz_arrays(tmp_path / "s.npz", required=("X",))
+
+
+def test_data_flows_one_way_between_files_encoding_and_npz():
+    """files.py uses encoding.py and npz.py; neither imports files.py back (the old read_npz_arrays cycle)."""
+    import ast
+    from pathlib import Path
+
+    import tunenet.data as data
+
+    def imports(module: str) -> set[str]:
+        tree = ast.parse((Path(data.__file__).parent / f"{module}.py").read_text())
+        return {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 1}
+
+    assert {"encoding", "npz"} <= imports("files")
+    assert "files" not in imports("encoding") and "files" not in imports("npz")
+    assert "encoding" not in imports("npz")

@@ -120,6 +120,20 @@ def json_file(name: str, text: str):
     return lambda run, ctx: (run / name).write_text(text)
 
 
+def report(change):
+    return resume(change, ("report", "run"))
+
+
+def tampered_model_without_confusion(run, ctx):
+    """metrics.json without its confusion matrix makes ``report`` recompute it from the (tampered) model."""
+    import json
+
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics.pop("confusion_matrix", None)
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    edit_doc(run / "model.safetensors", lambda d: d["architecture"]["layers"][1].update(type="Sigmoid"), False)
+
+
 CASES = [
     # config.yaml
     Case("resume-config-symlink-elsewhere", resume(config_symlink(other_config)), "symbolic link", "run"),
@@ -164,6 +178,9 @@ CASES = [
     # the JSON files diagnose reads
     Case("diagnose-metrics-nested", diagnose(json_file("metrics.json", deep_json(100_000))), "metrics.json", "run"),
     Case("diagnose-metrics-a-list", diagnose(json_file("metrics.json", "[1, 2]")), "metrics.json", "run"),
+    Case("report-model-tampered", report(tampered_model_without_confusion), "SHA-256", "run"),
+    Case("report-metrics-not-utf8", report(lambda run, ctx: (run / "metrics.json").write_bytes(b"{\"a\": \"\xff\"}")),
+         "metrics.json", "run"),
     Case("diagnose-health-not-json", diagnose(json_file("health.json", "{nope")), "health.json", "run"),
 ]
 
