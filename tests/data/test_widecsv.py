@@ -57,9 +57,12 @@ def test_files_it_does_not_handle_go_to_the_ordinary_reader(tmp_path, monkeypatc
     quoted = write_wide(tmp_path / "q.csv", 1500, rows)
     quoted.write_text(quoted.read_text().replace("f0", '"f0"'))
     narrow = write_wide(tmp_path / "n.csv", 5, [["1"] * 5])
-    for path in (quoted, narrow):
+    bom = write_wide(tmp_path / "b.csv", 1500, rows)
+    bom.write_bytes(b"\xef\xbb\xbf" + bom.read_bytes())
+    for path in (quoted, narrow, bom):
         read_columns(path)
-    assert calls == [None, None]
+    assert calls == [None, None, None]
+    assert "f0" in read_columns(bom)[0]  # pyarrow drops the byte-order mark
     ragged = write_wide(tmp_path / "r.csv", 1500, rows)
     ragged.write_text(ragged.read_text() + "1,2\n")
     with pytest.raises(Exception, match="line 5"):

@@ -16,7 +16,7 @@ file with at least :data:`WIDE_COLUMNS` columns this reader instead
 
 The columns come back in the file's order, as :func:`tunenet.data.tables`
 returns them. Files it does not handle (narrow, quoted fields, ``\\r\\n``
-line ends, a line with the wrong number of fields) return ``None``: the
+line ends, a byte-order mark, a line with the wrong number of fields) return ``None``: the
 ordinary reader takes them and names the line at fault.
 """
 
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 WIDE_COLUMNS = 1000
-MAX_BYTES = 1 << 30
+MAX_BYTES = 256 << 20  # the cells array costs a few times the file: larger files go to pyarrow
 NUMERIC_BYTES = b"0123456789+-.eE"
 
 
@@ -45,7 +45,7 @@ def wide_csv_columns(path: Path, delimiter: str,
         if head.count(delimiter.encode()) + 1 < WIDE_COLUMNS:
             return None
         raw = head + f.read()
-    if b'"' in raw or b"\r" in raw:
+    if b'"' in raw or b"\r" in raw or raw.startswith(b"\xef\xbb\xbf"):  # quotes, CRLF, a byte-order mark
         return None
     try:
         names = head.rstrip(b"\n").decode("utf-8").split(delimiter)
