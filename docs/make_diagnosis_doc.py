@@ -489,10 +489,25 @@ def main() -> None:
                  "on its own. `tests/report/test_report_browser.py` opens it in headless Chromium with the network "
                  "cut off and checks that every image loads and every finding is visible."
                  + (f"\n\nThe report of the dead-units run (top):\n\n![report.html in Chromium]({shot})\n"
-                    if shot else "\n"))
+                    if shot else "\n")
+                 + "\n" + REPORT_SCREENSHOTS)
     parts.append("## Cost\n\n" + benchmark_line() + "\n")
     PAGE.write_text("\n".join(parts))
     print(f"wrote {PAGE}")
+
+
+#: the three reports as docs/make_report_screenshots.py shows them
+REPORT_SCREENSHOTS = (
+    "A regression run's report shows R², RMSE and MAE (in the target's units) instead of accuracy, the "
+    'dev R² curve beside the loss, `(linear output)` for the last layer and no confusion matrix. '
+    '`docs/make_report_screenshots.py` trains digits and diabetes and runs a short study as a user would,'
+    ' and screenshots the three pages in headless Chromium; `tests/report/test_report_browser.py` checks '
+    'in the same browser that every image of the classification, regression and study reports loads '
+    '(`naturalWidth > 0`) and that their named sections exist.\n\n`tunenet train --data digits` (top of the'
+    " page) and `tunenet train --data diabetes.csv` (scikit-learn's diabetes table, raw target):\n\n![train"
+    ' report, classification](figures/reports/train-classification.png)\n\n![train report, '
+    'regression](figures/reports/train-regression.png)\n'
+)
 
 
 if __name__ == "__main__":

@@ -79,3 +79,14 @@ def regression_run(tmp_path_factory):
     config = RunConfig(data=str(root / "reg.csv"), hidden=(16,), epochs=8, threads=1, early_stopping=0)
     train_run(config, root / "run", progress=False)
     return root / "run"
+
+
+@pytest.fixture(scope="session")
+def small_study(tmp_path_factory):
+    """A finished two-round study on digits (tunenet tune through the CLI, a few short trials)."""
+    from cli_helpers import tunenet
+
+    root = tmp_path_factory.mktemp("studies")
+    tunenet("tune", "--trials", "6", "--rounds", "2", "--workers", "1", "--epochs", "3", "--hidden", "32",
+            "--quiet", "--root", root, "--study", "small", check=0)
+    return root / "small"

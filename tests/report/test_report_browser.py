@@ -28,9 +28,12 @@ window.addEventListener("load", () => {
     return {text: el.innerText, width: box.width, height: box.height,
             visible: style.display !== "none" && style.visibility === "visible" && style.opacity !== "0"};
   });
+  const sections = Array.from(document.querySelectorAll("section")).map(el => ({
+    id: el.id, heading: (el.querySelector("h2") || {}).innerText || "", height: el.getBoundingClientRect().height}));
+  const best = Array.from(document.querySelectorAll("tr.best")).map(el => el.innerText);
   const out = document.createElement("pre");
   out.id = "tunenet-check";
-  out.textContent = JSON.stringify({images, findings, title: document.title});
+  out.textContent = JSON.stringify({images, findings, sections, best, title: document.title});
   document.body.appendChild(out);
 });
 </script>
@@ -58,16 +61,27 @@ def run_chromium(tmp_path, *args: str) -> subprocess.CompletedProcess:
                           env={**os.environ, "HOME": str(tmp_path)})
 
 
-def test_every_image_loads_and_the_findings_are_visible(dead_run, tmp_path):
-    report = write_report(dead_run, path=tmp_path / "report.html")
-    page = report.read_text(encoding="utf-8")
-    n_images = page.count("<img ")
+def probe_page(page: str, tmp_path) -> dict:
+    """What Chromium sees of ``page``: images, findings, sections, best rows (see CHECK_SCRIPT)."""
     probe = tmp_path / "probe.html"
     probe.write_text(page.replace("</body>", CHECK_SCRIPT + "</body>"), encoding="utf-8")
     result = run_chromium(tmp_path, "--dump-dom", probe.as_uri())
     match = re.search(r'<pre id="tunenet-check">(.*?)</pre>', result.stdout, re.S)
     assert match, (result.returncode, result.stdout[-2000:], result.stderr[-2000:])
-    seen = json.loads(match.group(1).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
+    return json.loads(match.group(1).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
+
+
+def assert_images_load(seen: dict, n_images: int) -> None:
+    assert len(seen["images"]) == n_images
+    for image in seen["images"]:
+        assert image["complete"] and image["width"] > 200 and image["height"] > 150, image
+
+
+def test_every_image_loads_and_the_findings_are_visible(dead_run, tmp_path):
+    report = write_report(dead_run, path=tmp_path / "report.html")
+    page = report.read_text(encoding="utf-8")
+    n_images = page.count("<img ")
+    seen = probe_page(page, tmp_path)
     assert seen["title"].startswith("tunenet report")
     assert len(seen["images"]) == n_images == 5
     for image in seen["images"]:
@@ -106,3 +120,23 @@ def test_the_probe_catches_a_broken_or_remote_image(tmp_path):
     seen = json.loads(match.group(1))
     assert [image["width"] for image in seen["images"]] == [0, 0]
     assert seen["findings"][0]["visible"]
+
+
+def test_the_regression_report_loads_with_its_sections(regression_run, tmp_path):
+    page = write_report(regression_run, path=tmp_path / "report.html").read_text(encoding="utf-8")
+    seen = probe_page(page, tmp_path)
+    assert_images_load(seen, 4)  # curves (loss and R²), step loss, gradient and activation health
+    assert [s["id"] for s in seen["sections"]] == ["findings", "metrics", "curves", "health", "config"]
+    metrics = next(s for s in seen["sections"] if s["id"] == "metrics")
+    assert metrics["heading"] == "Final metrics" and metrics["height"] > 100
+
+
+def test_the_study_report_loads_with_its_sections_and_the_best_trial_marked(small_study, tmp_path):
+    page = (small_study / "report.html").read_text(encoding="utf-8")
+    seen = probe_page(page, tmp_path)
+    assert_images_load(seen, 3)  # parameters, history, the best model's curves
+    assert [s["id"] for s in seen["sections"]] == ["summary", "test", "config", "importance", "rounds", "plots",
+                                                  "trials"]
+    summary = json.loads((small_study / "summary.json").read_text())
+    assert len(seen["best"]) == 1 and seen["best"][0].startswith(f"{summary['best']['trial']}")
+    assert "Trials: {" not in page and "trials: " in page and "dev accuracy" in page
