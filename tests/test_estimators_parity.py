@@ -293,3 +293,19 @@ def test_estimators_from_parallel_cross_validate_keep_training(digits):
         reference.partial_fit(X, y)
         assert not np.array_equal(est.coefs_[0], before)
         np.testing.assert_array_equal(est.coefs_[0], reference.coefs_[0])
+
+
+# -- loss='poisson' -----------------------------------------------------------------------------------
+def test_poisson_regressor_predicts_exp_and_matches_a_poisson_glm():
+    from sklearn.linear_model import PoissonRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, size=(200, 2))
+    y = rng.poisson(np.exp(X @ [1.0, -0.5] + 0.5))
+    glm = PoissonRegressor(alpha=0, tol=1e-8).fit(X, y)
+    reg = MLPRegressor(loss="poisson", hidden_layer_sizes=(1,), activation="identity", alpha=0, solver="lbfgs",
+                       tol=1e-8, random_state=0).fit(X, y)
+    assert reg.out_activation_ == "exp" and np.all(reg.predict(X) > 0)
+    np.testing.assert_allclose(reg.predict(X), glm.predict(X), rtol=1e-3)
+    with pytest.raises(ValueError, match=">= 0"):
+        MLPRegressor(loss="poisson", max_iter=2).fit(X, -np.ones(200))

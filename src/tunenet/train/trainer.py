@@ -12,7 +12,8 @@ One epoch::
     dev loss / accuracy (R^2 for a linear output) on the whole dev set (inference mode)
 
 Divergence: a non-finite loss or gradient norm, or a loss 100x above the
-first step's, stops training before the update is applied.
+first step's (``trainer.explosion``; None keeps only the non-finite test),
+stops training before the update is applied.
 
 Every random draw (shuffling, dropout masks, augmentation) comes from one
 ``numpy.random.Generator`` seeded by ``seed``; its state is part of the
