@@ -13,7 +13,9 @@ def add_tune_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--space", help="search space file (YAML/TOML: option: loguniform(1e-4, 1e-1) ...); "
                                    "default: the course's space (lr, beta, batch size, units, layers, decay, ...)")
     p.add_argument("--config", help="base configuration file; flags below fix options for every trial")
-    p.add_argument("--trials", type=int, default=30, help="total trials over all rounds (default: 30)")
+    p.add_argument("--trials", type=int, default=30,
+                   help="trials to finish (completed or pruned) over all rounds; failed ones do not count: a trial "
+                        "whose worker was lost runs again, one that failed (diverged) is replaced (default: 30)")
     p.add_argument("--rounds", type=int, default=2, help="coarse-to-fine rounds (default: 2)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core; "
                                                               "0 only creates the study for remote workers)")
@@ -24,6 +26,9 @@ def add_tune_arguments(p: argparse.ArgumentParser) -> None:
                         "reached it (default: 3)")
     p.add_argument("--time", help="time budget of the study, e.g. 30m or 2h: no trial starts after it, and "
                                    "running trials stop at the end of their epoch, keeping their best epoch")
+    p.add_argument("--max-restarts", dest="max_restarts", type=int, default=None,
+                   help="dead worker processes replaced in a row without a trial finishing, before the study "
+                        "stops short (default: 10)")
     p.add_argument("--study", help="study name (default: DATA-TIMESTAMP)")
     p.add_argument("--storage", help="journal file (default: studies/NAME/journal.log), sqlite:///FILE or "
                                      "postgresql://USER:PASSWORD@HOST/DB")
@@ -65,9 +70,20 @@ def run_tune(args: argparse.Namespace) -> int:
                    prune=args.prune, seed=seed, time_budget=parse_duration(args.time), study_name=args.study,
                    storage=args.storage, root=args.root, resume=args.resume, live=False if args.quiet else None,
                    refit=args.refit, warm_start=args.warm_start, objective=args.objective,
+                   max_restarts=args.max_restarts,
                    **({} if args.prune_min_trials is None else {"prune_min_trials": args.prune_min_trials}))
+    short = summary.get("stopped_short")
+    if short:  # not finalised: the best of a partial study is not tested as if the search were done
+        print(f"error: study {summary['study']} stopped short: {short['finished']} of {short['total']} trials "
+              f"finished ({short['why']}); the test set was not evaluated; continue with: tunenet tune --resume "
+              f"{summary['study_dir']}", file=sys.stderr)
+        return STOPPED_SHORT
     print_summary(summary)
     return 0
+
+
+#: exit status of a study that stopped before its budget (2 is a user mistake, 130 Ctrl-C)
+STOPPED_SHORT = 3
 
 
 def print_summary(summary: dict) -> None:
@@ -128,9 +144,11 @@ def add_worker_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_worker(args: argparse.Namespace) -> int:
+    from ..tune.lifeline import bind_to_coordinator
     from ..tune.study import study_dir_for
     from ..tune.tuner import run_worker as worker
 
+    bind_to_coordinator()  # started by `tunenet tune`: end with it, even if it is killed with SIGKILL
     study_dir = Path(args.study_dir) if args.study_dir else study_dir_for(args.study)
     n = worker(args.study, args.storage, study_dir, args.worker_index)
     print(f"worker done: {n} trials", file=sys.stderr)

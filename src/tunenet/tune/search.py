@@ -4,7 +4,11 @@ Random search samples each trial's hyperparameters from a Generator seeded by
 ``(master seed, trial index, parameter name)``: the trial index (its number,
 less numbers used up by racing claims, :func:`trial_index`) alone fixes
 what a trial tries, so parallel workers never draw identical trials and a
-study is reproducible whatever the number of workers. ``--sampler tpe`` uses
+study is reproducible whatever the number of workers. A retry of a lost or
+interrupted trial is queued with the index of the trial it repeats, and the
+retries numbered before a trial do not count towards its index either: the
+study that runs again after a loss is the one that would have run without
+it, the same hyperparameters trained with the same seeds. ``--sampler tpe`` uses
 Optuna's TPE (seeded per worker).
 
 Coarse to fine: a study has rounds; round ``r`` has a search space and a trial
@@ -19,6 +23,7 @@ widen past an edge the best trials sit at
 from __future__ import annotations
 
 import math
+import signal
 import time
 import zlib
 
@@ -32,7 +37,7 @@ from ..errors import ConfigError, DivergenceError, TunenetError
 from ..train.callbacks import Callback
 from .noise import top_and_beaten
 from .space import SearchSpace
-from .study import ACTIVE, DONE, Heartbeat, save_settings, settings_of, worker_identity
+from .study import ACTIVE, DONE, Heartbeat, fail_and_requeue, index_for, save_settings, settings_of, worker_identity
 
 SAMPLERS = ("random", "tpe")
 PRUNERS = ("none", "median", "asha", "hyperband")
@@ -205,28 +210,58 @@ def open_next_round(study: optuna.Study, settings: dict, r: int) -> None:
 
 
 # -- one trial ---------------------------------------------------------------
+def failure_limit(settings: dict) -> int:
+    """How many failed trials (diverged, bad combinations) a study replaces before it stops short."""
+    return max(10, sum(r["trials"] for r in settings["rounds"]))
+
+
+def failed_trials(trials) -> list:
+    """Trials that failed on their own account: not lost workers, interruptions or surplus claims."""
+    return [t for t in trials if t.state == TrialState.FAIL and not t.user_attrs.get("requeued")
+            and not str(t.user_attrs.get("fail_reason", "")).startswith(("surplus", "interrupted", "worker "))]
+
+
 def claim_trial(study: optuna.Study, settings: dict):
-    """Ask for a trial inside the budget; (trial, round) or (None, None) when full, (None, -1) to wait."""
+    """Ask for a trial inside the budget; (trial, round) or (None, None) when full, (None, -1) to wait.
+
+    ``--trials N`` asks for N finished (completed or pruned) trials: a failed
+    trial does not count, and a new one takes its place, until
+    :func:`failure_limit` failures say the search itself is broken (then
+    (None, None): the study stops short).
+    """
+    if len(failed_trials(study.get_trials(deepcopy=False, states=(TrialState.FAIL,)))) >= failure_limit(settings):
+        return None, None
     r = current_round(study, settings)
     if r is None or r == -1:
         return None, r
     trial = study.ask()
     r = trial.user_attrs.get("round", r)
-    ahead = [t for t in study.get_trials(deepcopy=False, states=ACTIVE)
-             if t.number < trial.number and t.user_attrs.get("round", 0) == r]
+    ahead = [t for t in study.get_trials(deepcopy=False, states=ACTIVE)  # a trial being re-queued has its retry
+             if t.number < trial.number and t.user_attrs.get("round", 0) == r and not t.user_attrs.get("requeued")]
     if len(ahead) >= settings["rounds"][r]["trials"]:  # another worker claimed the last slot first
         study._storage.set_trial_user_attr(trial._trial_id, "fail_reason", "surplus: the round was full")
         study.tell(trial, state=TrialState.FAIL)
         return None, -1
-    surplus = sum(str(t.user_attrs.get("fail_reason", "")).startswith("surplus") and t.number < trial.number
-                  for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,)))
-    trial.set_user_attr("index", trial.number - surplus)
+    if "retry_of" not in trial.user_attrs:  # a retry was queued with the index of the trial it repeats
+        trial.set_user_attr("index", index_for(study, trial.number))
     return trial, r
 
 
 def trial_dir(study_dir, number: int):
     """Where a trial's run directory lives (model, history, curves; no checkpoint)."""
     return None if study_dir is None else study_dir / "trials" / f"{number:04d}"
+
+
+def tell(study: optuna.Study, trial, value=None, state=None) -> bool:
+    """``study.tell`` that accepts losing a race: a trial already failed by a reaper (its worker presumed
+    lost on a starved machine) stays failed, its retry evaluates the hyperparameters once. False then."""
+    from optuna.exceptions import UpdateFinishedTrialError
+
+    try:
+        study.tell(trial, value, state=state, skip_if_finished=True)
+    except UpdateFinishedTrialError:
+        return False
+    return True
 
 
 def run_trial(study: optuna.Study, trial, r: int, settings: dict, data_for, study_dir=None) -> TrialState:
@@ -255,15 +290,15 @@ def run_trial(study: optuna.Study, trial, r: int, settings: dict, data_for, stud
                                progress=False, data=data, checkpoint=False, report=False)
         except optuna.TrialPruned as exc:
             storage.set_trial_user_attr(trial._trial_id, "pruned", str(exc))
-            study.tell(trial, state=TrialState.PRUNED)
+            tell(study, trial, state=TrialState.PRUNED)
             return TrialState.PRUNED
         except (DivergenceError, TunenetError) as exc:
             storage.set_trial_user_attr(trial._trial_id, "fail_reason", str(exc))
-            study.tell(trial, state=TrialState.FAIL)
+            tell(study, trial, state=TrialState.FAIL)
             return TrialState.FAIL
-        except KeyboardInterrupt:
-            storage.set_trial_user_attr(trial._trial_id, "fail_reason", "interrupted")
-            study.tell(trial, state=TrialState.FAIL)
+        except KeyboardInterrupt:  # Ctrl-C, or the coordinator gone (SIGTERM): the trial runs again on --resume
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the bookkeeping short
+            fail_and_requeue(study, study._storage.get_trial(trial._trial_id), "interrupted", lost=False)
             raise
         metrics = result.metrics
         storage.set_trial_user_attr(trial._trial_id, "curve", [row.get(metric) for row in result.history.epochs])
@@ -278,9 +313,9 @@ def run_trial(study: optuna.Study, trial, r: int, settings: dict, data_for, stud
         value = metrics.get(metric)
         if value is None or not math.isfinite(value):
             storage.set_trial_user_attr(trial._trial_id, "fail_reason", f"no finite {metric}")
-            study.tell(trial, state=TrialState.FAIL)
+            tell(study, trial, state=TrialState.FAIL)
             return TrialState.FAIL
-        study.tell(trial, value)
+        tell(study, trial, value)
         return TrialState.COMPLETE
 
 

@@ -11,8 +11,9 @@ the storage.
 Crash safety: a worker writes a heartbeat (``user_attrs["heartbeat"]``) for
 its running trial every few seconds. :func:`reap_stale_trials` marks a
 RUNNING trial whose heartbeat is older than the grace period (or whose worker
-process is known to be dead) as FAIL and enqueues one retry with the same
-hyperparameters. Optuna's own heartbeat only exists for RDB storages; this
+process is known to be dead) as FAIL and enqueues another attempt with the
+same hyperparameters, until they have lost :data:`MAX_LOSSES` workers.
+Optuna's own heartbeat only exists for RDB storages; this
 mechanism covers the journal file too, and runs in the coordinator's monitor
 loop, so a lost trial is failed within the grace period even when no other
 worker asks for a new trial.
@@ -69,10 +70,10 @@ def make_storage(storage: str | None, study_dir: Path):
             else study_dir / "journal.log"
         path.parent.mkdir(parents=True, exist_ok=True)
         from optuna.storages import JournalStorage
-        from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+        from optuna.storages.journal import JournalFileBackend
 
         try:
-            return JournalStorage(JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path))))
+            return JournalStorage(JournalFileBackend(str(path), lock_obj=FlockJournalLock(str(path) + ".flock")))
         except (RecursionError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ConfigError(f"{path}: not a readable study journal ({type(exc).__name__}); "
                               "it was not written by Optuna's journal storage") from None
@@ -84,6 +85,39 @@ def make_storage(storage: str | None, study_dir: Path):
                               f"{str(exc).splitlines()[0]})") from None
     raise ConfigError(f"--storage {_redact(storage)}: expected a journal file path, sqlite:///FILE or "
                       "postgresql://USER:PASSWORD@HOST/DB")
+
+
+class FlockJournalLock:
+    """The journal file's writer lock as an ``fcntl.flock``, which the kernel drops when its holder dies.
+
+    Optuna's own file locks (``O_EXCL`` or symlink files) outlive a worker
+    killed while holding one, and every other process then waits out a 30 s
+    grace period; a SIGKILLed worker never stalls the study with this one.
+    Each acquisition opens its own descriptor, so the threads of one process
+    (a worker and its heartbeat) exclude each other as well.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._local = threading.local()
+
+    def acquire(self) -> bool:
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._local.fd = fd
+        return True
+
+    def release(self) -> None:
+        fd = getattr(self._local, "fd", None)
+        if fd is not None:
+            self._local.fd = None
+            os.close(fd)  # drops the flock
 
 
 def _redact(url: str) -> str:
@@ -179,34 +213,123 @@ class Heartbeat:
             self.beat()
 
 
+#: a trial's hyperparameters are re-queued until they have lost this many workers (then given up)
+MAX_LOSSES = 4
+
+
+def origin_of(t) -> int:
+    """The number of the trial a retry repeats (its own number for a first attempt)."""
+    return int(t.user_attrs.get("retry_of", t.number))
+
+
+def index_for(study: optuna.Study, number: int) -> int:
+    """The index of fresh trial ``number`` (what seeds its values and training): its number less the trials
+    before it that are retries or "surplus" claims. Both are created before the trial, so the index is fixed
+    once the trial exists, whichever worker asks."""
+    skipped = sum(1 for t in study.get_trials(deepcopy=False) if t.number < number and (
+        "retry_of" in t.user_attrs or str(t.user_attrs.get("fail_reason", "")).startswith("surplus")))
+    return number - skipped
+
+
+def requeue(study: optuna.Study, t, lost: bool) -> int | None:
+    """Queue another attempt at trial ``t``'s hyperparameters (``retry_of``, ``attempt``, ``losses``).
+
+    Lost workers count against :data:`MAX_LOSSES` (``lost=True``); an interrupted
+    attempt (Ctrl-C, or its coordinator gone) does not: it was not the trial's
+    fault. Returns the queued trial's id, None when the trial is given up. A
+    queued retry waits (state WAITING) and is the next trial any worker asks
+    for, on a ``--resume`` too.
+    """
+    from optuna.trial import create_trial
+
+    attrs = t.user_attrs
+    losses = int(attrs.get("losses", 0)) + int(lost)
+    if losses >= MAX_LOSSES:
+        study._storage.set_trial_user_attr(t._trial_id, "gave_up",
+                                           f"its worker was lost {losses} times; not retried")
+        return None
+    attempt = int(attrs.get("attempt", 1)) + 1
+    carry = {k: attrs[k] for k in ("warm_start",) if k in attrs}
+    template = create_trial(state=TrialState.WAITING, system_attrs={"fixed_params": dict(t.params)},
+                            user_attrs={**carry, "round": attrs.get("round", 0), "retry_of": origin_of(t),
+                                        "index": int(attrs.get("index", index_for(study, t.number))),
+                                        "attempt": attempt, "losses": losses})
+    return study._storage.create_new_trial(study._study_id, template_trial=template)
+
+
+def fail_and_requeue(study: optuna.Study, t, reason: str, lost: bool) -> bool:
+    """Fail a RUNNING trial with ``reason`` and queue its next attempt; False if it had finished meanwhile.
+
+    The order keeps the round's count of active trials from dipping, so no
+    worker claims a fresh trial in the gap: mark the trial (``requeued``),
+    queue the retry, then fail the trial. If the trial finished first (its
+    worker completed it, or another reaper got there), the queued retry is
+    withdrawn so the hyperparameters are never evaluated twice.
+    """
+    storage = study._storage
+    try:
+        storage.set_trial_user_attr(t._trial_id, "fail_reason", reason)
+        storage.set_trial_user_attr(t._trial_id, "requeued", True)
+    except (UpdateFinishedTrialError, RuntimeError):
+        return False
+    retry_id = requeue(study, t, lost)
+    if retry_id is None:  # given up: its place in the round is free again
+        storage.set_trial_user_attr(t._trial_id, "requeued", False)
+    try:
+        storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+    except (UpdateFinishedTrialError, RuntimeError):
+        if retry_id is not None:
+            try:
+                storage.set_trial_user_attr(retry_id, "fail_reason", "surplus: withdrawn, the trial had finished")
+                storage.set_trial_state_values(retry_id, TrialState.FAIL)
+            except (UpdateFinishedTrialError, RuntimeError):
+                pass
+        return False
+    return True
+
+
+def _pid_gone(pid) -> bool:
+    """A process of this host that no longer exists (or is a zombie)."""
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def reap_stale_trials(study: optuna.Study, grace: float = GRACE_SECONDS, dead_pids: set[int] | None = None,
                       now: float | None = None) -> list[int]:
-    """Fail RUNNING trials with a stale heartbeat (or a dead local worker); retry each once.
+    """Fail RUNNING trials whose worker is lost and re-queue their hyperparameters (bounded, :func:`requeue`).
 
-    Returns the numbers of the trials failed.
+    A worker is lost when its heartbeat is older than ``grace`` seconds, when
+    it is one of ``dead_pids`` on this host, or when it ran on this host and
+    its process no longer exists. Returns the numbers of the trials failed;
+    each keeps its own record (``fail_reason``, ``attempt``), so every attempt
+    at a set of hyperparameters stays in the study.
     """
     now = time.time() if now is None else now
     host = socket.gethostname()
-    storage = study._storage
     failed = []
-    trials = study.get_trials(deepcopy=False)
-    retried = {t.user_attrs.get("retry_of") for t in trials}
-    for t in trials:
+    for t in study.get_trials(deepcopy=False):
         if t.state != TrialState.RUNNING:
             continue
         beat = t.user_attrs.get("heartbeat", t.datetime_start.timestamp() if t.datetime_start else now)
-        dead = dead_pids and t.user_attrs.get("host") == host and t.user_attrs.get("pid") in dead_pids
+        local = t.user_attrs.get("host") == host
+        pid = t.user_attrs.get("pid")
+        dead = local and ((dead_pids is not None and pid in dead_pids) or _pid_gone(pid))
         if not dead and now - beat <= grace:
             continue
         reason = "worker process died" if dead else f"worker lost: no heartbeat for {now - beat:.0f} s"
-        try:
-            storage.set_trial_user_attr(t._trial_id, "fail_reason", reason)
-            storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
-        except (UpdateFinishedTrialError, RuntimeError):
-            continue
-        failed.append(t.number)
-        if t.user_attrs.get("retry_of") is None and t.number not in retried:
-            study.enqueue_trial(t.params, user_attrs={"retry_of": t.number, "round": t.user_attrs.get("round", 0)})
+        if fail_and_requeue(study, t, reason, lost=True):  # False: finished meanwhile, or another reaper was first
+            failed.append(t.number)
     return failed
 
 

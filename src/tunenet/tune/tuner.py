@@ -22,11 +22,30 @@ from ..cores import available_cores
 from ..errors import ConfigError
 from .importance import display_name
 from .results import finalize
-from .search import PRUNE_MIN_TRIALS, PRUNERS, SAMPLERS, make_pruner, objective_metric, trial_note
+from .search import (
+    PRUNE_MIN_TRIALS,
+    PRUNERS,
+    SAMPLERS,
+    failed_trials,
+    failure_limit,
+    make_pruner,
+    objective_metric,
+    study_done,
+    trial_note,
+)
 from .space import SearchSpace
-from .study import check_settings, create_study, load_study, make_storage, save_settings, settings_of, study_dir_for
+from .study import (
+    check_settings,
+    count_trials,
+    create_study,
+    load_study,
+    make_storage,
+    save_settings,
+    settings_of,
+    study_dir_for,
+)
 from .warm import enqueue_warm_start, open_warm_study
-from .workers import launch_workers, monitor, worker_loop
+from .workers import WorkerPool, launch_workers, monitor, start_worker, worker_loop
 
 
 def split_budget(trials: int, rounds: int) -> list[int]:
@@ -71,7 +90,7 @@ def tune(base: RunConfig, space: SearchSpace, *, trials: int = 40, rounds: int =
          study_name: str | None = None, storage: str | None = None, root: str | os.PathLike = "studies",
          resume: str | None = None, live: bool | None = None, finalize_study: bool = True,
          refit: bool = False, prune_min_trials: int = PRUNE_MIN_TRIALS, warm_start: str | None = None,
-         objective: str | None = None) -> dict:
+         objective: str | None = None, max_restarts: int | None = None) -> dict:
     """Run a study to its budget and return the summary of :func:`~tunenet.tune.results.finalize`.
 
     ``warm_start``: another study (name or directory) whose best trials are this new study's first
@@ -80,6 +99,11 @@ def tune(base: RunConfig, space: SearchSpace, *, trials: int = 40, rounds: int =
     ``refit``: test the best configuration refit on train + dev instead of its trial's model (a setting of
     the study; ``resume=..., refit=True`` turns it on for a study already run, which then only refits).
     ``objective``: the dev metric trials are ranked by (default: dev_accuracy, or dev_r2 for regression).
+    ``max_restarts``: how many dead workers are replaced in a row without a trial finishing (default 10).
+
+    A study whose workers stop before ``trials`` trials have finished (and before its deadline) is not
+    finalised -- the test set is not touched -- and the summary holds ``stopped_short``: how many trials
+    finished and why it stopped.
     """
     workers = workers if workers is not None else available_cores()
     if workers < 0:
@@ -113,19 +137,58 @@ def tune(base: RunConfig, space: SearchSpace, *, trials: int = 40, rounds: int =
     save_settings(study, settings)
     if workers == 0:
         return {"study": study_name, "study_dir": str(study_dir), "created": True}
-    procs = launch_workers(workers, study_name, storage, study_dir,
-                           threads=settings["base"].get("threads") or 1)
+    threads = settings["base"].get("threads") or 1
+    total = sum(r["trials"] for r in settings["rounds"])
+    limit = MAX_RESTARTS if max_restarts is None else max_restarts
+    if limit < 0:
+        raise ConfigError(f"--max-restarts must be >= 0, got {limit}")
+    pool = WorkerPool(launch_workers(workers, study_name, storage, study_dir, threads=threads),
+                      lambda i: start_worker(i, study_name, storage, study_dir, threads), limit,
+                      progress=lambda: count_trials(study))
     display = LiveTable(study, live)
     try:
         with display:
-            monitor(study, procs, on_tick=display.refresh)
+            monitor(study, pool, on_tick=display.refresh, needed=lambda: still_running(study))
     except KeyboardInterrupt:
-        print(f"interrupted: finished trials are kept; continue with tunenet tune --resume {study_dir}",
-              file=sys.stderr)
+        print(f"interrupted: finished trials are kept and the interrupted ones run again on resume; "
+              f"continue with tunenet tune --resume {study_dir}", file=sys.stderr)
         raise
+    if still_running(study):
+        return {"study": study_name, "study_dir": str(study_dir),
+                "stopped_short": stopped_short(study, pool, total, limit)}
     summary = finalize(study, study_dir) if finalize_study else {}
     summary["study_dir"] = str(study_dir)
     return summary
+
+
+#: dead workers replaced in a row without a trial finishing, before the study stops short
+MAX_RESTARTS = 10
+
+
+def still_running(study) -> bool:
+    """The study wants more trials: fewer than its budget finished and its deadline (if any) not passed."""
+    settings = settings_of(study)
+    deadline = settings.get("deadline")
+    return not study_done(study) and not (deadline and time.time() >= deadline)
+
+
+def stopped_short(study, pool: WorkerPool, total: int, limit: int) -> dict:
+    """How far a study got when its workers stopped before its budget, and why."""
+    settings = settings_of(study)
+    trials = study.get_trials(deepcopy=False)
+    finished = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
+    failed = failed_trials(trials)
+    if len(failed) >= failure_limit(settings):
+        why = (f"{len(failed)} trials failed, the most a study replaces; the last: "
+               f"{failed[-1].user_attrs.get('fail_reason', 'no reason recorded')}")
+    elif pool.deaths:
+        codes = sorted(set(pool.deaths))
+        why = (f"{len(pool.deaths)} worker processes died (exit status {', '.join(map(str, codes))}), "
+               f"{pool.restarts} replaced, the last {pool.futile} in a row without a trial finishing "
+               f"(--max-restarts {limit}); their logs are in logs/")
+    else:
+        why = "its workers stopped"
+    return {"finished": finished, "total": total, "why": why}
 
 
 def run_worker(study_name: str, storage: str | None, study_dir: Path, worker_index: int = 0) -> int:
