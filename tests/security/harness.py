@@ -14,8 +14,16 @@ instead, the same limit set in ``preexec_fn``.
 Every case must end with: exit status 2, exactly one line on stderr, that
 line ``error: ...`` matching the pattern, no traceback anywhere, no file
 created or changed anywhere in the suite's directory except under the
-case's allowed directory, and no marker file (the payloads that would run
-code create one).
+case's allowed directory (creating or removing that directory may touch its
+parents' mtime), and no marker file (the payloads that would run code create
+one). ``HOME``, the data cache and matplotlib's config live inside the
+watched directory, so a write there counts too.
+
+To add cases: append ``Case(...)`` rows to a module's ``CASES`` (the modules
+are by load path: model files, run directories and checkpoints, data files,
+configs / search spaces / study names); ``builders.py`` forges safetensors
+files with a recomputed digest, lying ``.npy``/IDX headers and pickle/YAML
+payloads; ``ctx.base`` is a small trained run directory to copy.
 """
 
 from __future__ import annotations
