@@ -6,6 +6,7 @@ import pytest
 from optuna.trial import TrialState
 
 from tunenet import ConfigError
+from tunenet.tune.search import trial_note
 from tunenet.tune.study import (
     MAX_LOSSES,
     Heartbeat,
@@ -59,6 +60,9 @@ def test_stale_trial_is_failed_and_requeued_until_it_has_lost_max_losses_workers
         assert reap_stale_trials(study, grace=30) == [retry.number]
     attempts = [t for t in study.get_trials() if origin_of(t) == trial.number]
     assert [t.state for t in attempts] == [TrialState.FAIL] * MAX_LOSSES, "every attempt is recorded"
+    assert trial_note(attempts[0]).endswith("no heartbeat for 100 s; queued again")
+    assert trial_note(attempts[1]).startswith(f"retry of #{trial.number} (attempt 2); worker lost")
+    assert "given up: its worker was lost 4 times" in trial_note(attempts[-1])
     assert not [t for t in study.get_trials() if t.state == TrialState.WAITING], "bounded: given up at last"
     assert "lost 4 times" in attempts[-1].user_attrs["gave_up"]
 

@@ -320,10 +320,22 @@ def run_trial(study: optuna.Study, trial, r: int, settings: dict, data_for, stud
 
 
 def trial_note(t) -> str:
-    """Why a trial ended the way it did: its failure, pruning or time-budget stop; else where it came from."""
-    warm = t.user_attrs.get("warm_start")
-    return str(t.user_attrs.get("fail_reason") or t.user_attrs.get("pruned") or t.user_attrs.get("stopped")
+    """Why a trial ended the way it did: its failure, pruning or time-budget stop; else where it came from.
+
+    Attempts at one trial's hyperparameters say so: "retry of #12 (attempt 2)", and a failed attempt whether it
+    was queued again or given up.
+    """
+    attrs = t.user_attrs
+    warm = attrs.get("warm_start")
+    note = str(attrs.get("fail_reason") or attrs.get("pruned") or attrs.get("stopped")
                or (f"warm start: the best values of {warm}" if warm else ""))
+    if "retry_of" in attrs:
+        note = f"retry of #{attrs['retry_of']} (attempt {attrs.get('attempt', 2)})" + (f"; {note}" if note else "")
+    if attrs.get("gave_up"):
+        note += f"; given up: {attrs['gave_up']}"
+    elif attrs.get("requeued") is True and t.state == TrialState.FAIL:
+        note += "; queued again"
+    return note
 
 
 def study_done(study: optuna.Study) -> bool:
