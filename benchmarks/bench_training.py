@@ -15,6 +15,10 @@ threads everywhere, one interleaved rotation times:
   ``Adam.step``, loss and accuracy accumulated), ``torch.set_num_threads``;
 - ``sklearn``: ``MLPClassifier(solver="adam", alpha=0, batch_size=...)``, one
   ``partial_fit`` = one epoch (it has no batch norm or dropout: skipped there);
+- for plain MLPs (issue 19, ``benchmarks/contenders.py``): PyTorch with
+  ``Adam(fused=True)``, JAX (jit + ``lax.scan`` over the epoch), and the
+  matrix-product floor (the step's products alone); on the target cases also
+  PyTorch with ``torch.compile`` (``--no-compile`` skips it);
 - the float32 matrix-multiply peak: the fastest of two 2048 x 2048 products;
 - for ``mlp(784, [256, 128], 10)`` at batch 128 (the headline case) also
   tunenet with the health monitor (issue 5; the same Trainer as the plain
@@ -44,6 +48,7 @@ from common import (
     train_step_flops,
     warn_openblas_env,
 )
+from contenders import floor_epoch, jax_scan_epoch, jax_single_thread, torch_variant_epoch
 from threadpoolctl import threadpool_limits
 
 N_SAMPLES, N_IN, N_OUT, LR = 60_000, 784, 10, 1e-3
@@ -54,7 +59,14 @@ MODELS = {
     "mlp(784, [1024, 512, 256, 128], 10)": {"hidden": [1024, 512, 256, 128]},
     "mlp(784, [256, 128], 10) + batch norm + dropout 0.8": {"hidden": [256, 128], "batchnorm": True,
                                                              "keep_prob": 0.8},
+    "mlp(784, [1024, 1024], 10)": {"hidden": [1024, 1024]},
 }
+#: the cases timed (model, batch); issue 19's targets: tunenet / floor <= 1.25 at HEADLINE, <= 1.15 at TARGET_115
+CASES = [(name, batch) for name in list(MODELS)[:3] for batch in BATCHES] + [("mlp(784, [1024, 1024], 10)", 256)]
+TARGET_115 = [("mlp(784, [256, 128], 10)", 1024), ("mlp(784, [1024, 1024], 10)", 256)]
+#: contenders beyond tunenet, PyTorch eager and scikit-learn (plain MLPs only); torch.compile only on the target cases
+EXTRA = ("pytorch fused Adam", "jax scan", "floor")
+COMPILE = "pytorch fused Adam + torch.compile"
 HEADLINE = ("mlp(784, [256, 128], 10)", 128)
 #: fraction of an epoch timed per run, full mode (quick mode divides by QUICK_DIVISOR)
 FRACTION = {
@@ -62,6 +74,7 @@ FRACTION = {
     ("mlp(784, [256, 128], 10)", 1024): 0.3,
     ("mlp(784, [1024, 512, 256, 128], 10)", 32): 0.04, ("mlp(784, [1024, 512, 256, 128], 10)", 128): 0.08,
     ("mlp(784, [1024, 512, 256, 128], 10)", 1024): 0.1,
+    ("mlp(784, [1024, 1024], 10)", 256): 0.08,
 }
 DEFAULT_FRACTION = 0.15
 QUICK_DIVISOR = 5
@@ -199,6 +212,24 @@ def make_candidates(spec: dict, X, y, batch: int, threads: int, libs: tuple[str,
             notes.append("scikit-learn's MLPClassifier has no batch norm or dropout")
         else:
             candidates["sklearn"] = sk
+    plain = not spec.get("batchnorm") and spec.get("keep_prob", 1.0) == 1.0
+    for key in ("pytorch fused Adam", COMPILE):
+        if key in libs and plain:
+            try:
+                run, why = torch_variant_epoch(spec["hidden"], X, y, batch, threads, compile_net=key == COMPILE)
+            except ImportError:
+                run, why = None, "PyTorch not installed"
+            if run is None:
+                notes.append(f"{key}: {why}")
+            else:
+                candidates[key] = run
+    if "jax scan" in libs and plain:
+        try:
+            candidates["jax scan"] = jax_scan_epoch(spec["hidden"], X, y, batch)
+        except ImportError as exc:
+            notes.append(f"JAX not installed ({exc}); pip install '.[bench]'")
+    if "floor" in libs:
+        candidates["floor"] = floor_epoch(spec["hidden"], X, batch)
     return candidates
 
 
@@ -209,7 +240,8 @@ def run_case(name: str, spec: dict, batch: int, X, y, threads: int, repeats: int
     Xs, ys = X[:n], y[:n]
     notes: list[str] = []
     with threadpool_limits(limits=threads):
-        for warm in make_candidates(spec, Xs[:4 * batch], ys[:4 * batch], batch, threads, libs, []).values():
+        warm_libs = tuple(lib for lib in libs if lib not in (*EXTRA, COMPILE))  # those warm up when built
+        for warm in make_candidates(spec, Xs[:4 * batch], ys[:4 * batch], batch, threads, warm_libs, []).values():
             warm()  # first calls into each library, outside the timings
         trainers: dict = {}
         candidates = make_candidates(spec, Xs, ys, batch, threads, libs, notes, trainers)
@@ -249,6 +281,10 @@ def run_case(name: str, spec: dict, batch: int, X, y, threads: int, repeats: int
                                    "cpu": [gemm / c / 1e9 for _, c in peak_runs]},
               "epoch_seconds": {}, "gflops": {}}
     # per repetition, each candidate against tunenet (paired: timed within the same rotation)
+    if "floor" in runs:
+        result["paired_over_floor"] = {
+            key: {clock: [r[i] / f[i] for r, f in zip(key_runs, runs["floor"])] for i, clock in enumerate(CLOCKS)}
+            for key, key_runs in runs.items() if key not in ("floor", "mini-batch iteration only")}
     if "tunenet" in runs:
         result["paired_over_tunenet"] = {
             key: {clock: [r[i] / t[i] for r, t in zip(key_runs, runs["tunenet"])] for i, clock in enumerate(CLOCKS)}
@@ -269,7 +305,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="BLAS / torch threads for the main table (default 1)")
     parser.add_argument("--no-multithread", action="store_true",
                         help="skip the extra run of the headline case with every available core")
+    parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile contender")
+    parser.add_argument("--only-case", default=None, help="run only the cases whose model name contains this text")
     args = parser.parse_args()
+    if args.threads == 1:
+        jax_single_thread()
+    if args.only_case:
+        CASES[:] = [c for c in CASES if args.only_case in f"{c[0]} batch {c[1]}"]
     warn_openblas_env()
     warnings.filterwarnings("ignore", category=UserWarning)
     repeats = args.repeats or (3 if args.quick else 5)
@@ -277,17 +319,20 @@ def main() -> None:
     info = machine()
     cases = []
     print(f"data: {source}; threads {args.threads}; {repeats} interleaved repetitions", flush=True)
-    for name, spec in MODELS.items():
-        for batch in BATCHES:
-            fraction = FRACTION.get((name, batch), DEFAULT_FRACTION) / (QUICK_DIVISOR if args.quick else 1)
-            headline = (name, batch) == HEADLINE
-            case = run_case(name, spec, batch, X, y, args.threads, repeats, fraction, extras=headline,
-                            full=not args.quick, libs=("tunenet", "pytorch", "sklearn"))
-            case["headline"] = headline
-            cases.append(case)
-            e = case["epoch_seconds"]
-            line = "  ".join(f"{k} {v['wall']:.2f}s/{v['cpu']:.2f}s" for k, v in e.items())
-            print(f"{name} batch {batch} ({case['fraction']:.0%} epochs; wall/cpu per 60k): {line}", flush=True)
+    for name, batch in CASES:
+        spec = MODELS[name]
+        fraction = FRACTION.get((name, batch), DEFAULT_FRACTION) / (QUICK_DIVISOR if args.quick else 1)
+        headline = (name, batch) == HEADLINE
+        target = headline or (name, batch) in TARGET_115
+        libs = ("tunenet", "pytorch", "sklearn", *EXTRA, *((COMPILE,) if target and not args.no_compile else ()))
+        case = run_case(name, spec, batch, X, y, args.threads, repeats, fraction, extras=headline,
+                        full=not args.quick, libs=libs)
+        case["headline"] = headline
+        case["target_over_floor"] = 1.25 if headline else 1.15 if target else None
+        cases.append(case)
+        e = case["epoch_seconds"]
+        line = "  ".join(f"{k} {v['wall']:.2f}s/{v['cpu']:.2f}s" for k, v in e.items())
+        print(f"{name} batch {batch} ({case['fraction']:.0%} epochs; wall/cpu per 60k): {line}", flush=True)
     multithread = None
     cores = available_cores()
     if not args.no_multithread and not args.quick and cores > 1 and cores != args.threads:
@@ -307,6 +352,15 @@ def main() -> None:
     import sklearn
 
     info["sklearn"] = sklearn.__version__
+    try:
+        import jax
+
+        info["jax"] = jax.__version__
+    except ImportError:
+        info["jax"] = None
+    import numba
+
+    info["numba"] = numba.__version__
     path = save_results("training", {"machine": info, "data": source, "threads": args.threads, "quick": args.quick,
                                      "repeats": repeats, "cases": cases, "multithread": multithread})
     print(f"wrote {path}")
