@@ -133,14 +133,16 @@ def kernels_section(training: dict | None) -> str:
         target = case.get("target_over_floor")
         others = {k: e[k]["cpu"] / t for k in CONTENDERS if k in e}
         jax = e.get("jax scan")
-        fastest = all(v > 1 for v in others.values())
+        fastest = "yes" if all(v > 1.02 for v in others.values()) else \
+            "within 2% of " + ", ".join(k for k, v in others.items() if v <= 1.02) if all(v > 0.98 for v in
+                                                                                        others.values()) else "no"
         rows.append([case["model"], str(case["batch"]), secs(t), f"{over:.2f}"
                      + (f" ({'met' if over <= target else 'missed'}: <= {target})" if target else ""),
                      *[f"{others[k]:.2f}" if k in others else "-" for k in CONTENDERS],
                      (f"{t / jax['cpu']:.2f}" if jax else "-")
                      + (f" ({'met' if t / jax['cpu'] <= 0.9 else 'missed'}: <= 0.9)" if jax and case.get("headline")
                         else ""),
-                     "yes" if fastest else "no"])
+                     fastest])
         notes += [f"{case['model']} batch {case['batch']}: {n}" for n in case.get("notes", []) if "torch" in n
                   or "JAX" in n]
     text = table(["network", "batch", "tunenet CPU s / epoch", "tunenet / floor", *[f"{k} / tunenet" for k in
