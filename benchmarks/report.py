@@ -294,6 +294,23 @@ def wide_csv_section(wide: dict | None) -> str:
     ])
 
 
+def doctor_section(doc: dict | None) -> str:
+    """``bench_doctor.py``: the doctor on faulty and healthy runs (issue 14)."""
+    if not doc:
+        return "`benchmarks/bench_doctor.py`: not run (no `benchmarks/results/doctor.json`)."
+    s = doc["summary"]
+    rows = [["recall (an acceptable finding among the errors and warnings)", pct(s["recall"]), ">= 90%"],
+            ["top-1 (the first finding is acceptable)", pct(s["top1"]), ">= 80%"],
+            ["false positives on healthy runs", f"{s['false_positives']} of {s['healthy']}", "<= 1 in 10"],
+            [f"repair (at most {s['max_repairs']} runs) within 2 points of the healthy run, or rightly short of it",
+             pct(s["repair_rate"]), ">= 80%"]]
+    return "\n".join([
+        f"`benchmarks/bench_doctor.py`: {s['faults']} faulty and {s['healthy']} healthy runs "
+        f"({s['faults_that_showed']} faults showed without the doctor), cases in "
+        f"`benchmarks/doctor_cases/` ({', '.join(s['datasets'])}); {s['seconds']:.0f} s.", "",
+        table(["measure", "measured", "target"], rows, "lrr")])
+
+
 #: why a case's logged history may differ from the baseline's while its weights do not
 HISTORY_NOTE = ("their logged train_loss changed, not their training: since 56b5aca it is the data loss the step "
                 "computed, where it used to be J less the penalty summed a second time another way, which carried "
@@ -690,6 +707,7 @@ def write_report(path: Path = DOC) -> Path:
         parts += ["## The scikit-learn estimator against scikit-learn's MLP", "", estimator_section(estimators), ""]
     parts += ["## L-BFGS against scikit-learn's", "", lbfgs_section(load_results("lbfgs")), ""]
     parts += ["## Loading a wide CSV", "", wide_csv_section(load_results("wide_csv")), ""]
+    parts += ["## The doctor on faulty runs", "", doctor_section(load_results("doctor")), ""]
     if baseline:
         findings = findings_section(baseline, changes)
         if findings:

@@ -39,6 +39,7 @@ BENCHMARKS = {
     "lbfgs": ("bench_lbfgs.py", [], ["--repeats", "1", "--fashion-rows", "2000", "--fashion-iter", "20"]),
     "wide_csv": ("bench_wide_csv.py", [], ["--repeats", "1", "--pyarrow-repeats", "0"]),
     "startup": ("bench_startup.py", [], ["--repeats", "2"]),
+    "doctor": ("bench_doctor.py", [], ["--max-repairs", "1"]),
 }
 
 

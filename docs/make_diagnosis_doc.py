@@ -328,7 +328,7 @@ against
   training rows) trained on the run's own training split and scored on its
   own dev split. A model reached that error, so the Bayes error is no
   higher; the findings call it "a proxy for the achievable error". When the
-  reference overfits too (its own train/dev gap beyond 2 standard errors: few
+  reference overfits too (its own train/dev gap beyond 3 standard errors: few
   rows for many features), its dev error measures the shortage of data rather
   than the task, and its train error is the estimate instead. With
   `reference: auto` (the default) it is fitted when no `human_error` is given
@@ -349,7 +349,9 @@ reference_error=...)` in Python.)
 When a training finding is an error (exploding gradients, divergence, dead
 units ...) or the inputs are unscaled, high bias and variance are reported as
 information, "most likely a consequence of" it: fix that first. Findings of
-the same severity are ordered by their magnitude (how far past its warning
+the same severity put the training dynamics (learning rate, gradients,
+units, inputs) before the outcomes they cause (bias, variance, overfitting),
+and are otherwise ordered by their magnitude (how far past its warning
 threshold each is, on a log scale where 1 is its error threshold), and a
 one-step loss spike that training recovers from is no longer "learning rate
 too high".
@@ -381,6 +383,77 @@ normalisation (--batchnorm), or lower the learning rate (--lr 0.0001)
 """
 
 
+BENCH = ROOT / "benchmarks" / "results" / "doctor.json"
+#: the documented examples, as benchmark cases (the same faults, trained through run.py so --repair can retrain them)
+REPAIR_EXAMPLES = [("vanishing gradients", "digits-sigmoid-deep"), ("exploding gradients", "digits-init-large"),
+                   ("dead units / frozen", "digits-init-zeros-relu"), ("learning rate too high", "digits-lr-high-adam"),
+                   ("high bias", "digits-tiny-network"), ("high variance", "digits-too-little-data")]
+
+
+def _acc(v) -> str:
+    return "-" if v is None else f"{v:.1%}"
+
+
+def benchmark_section() -> str:
+    """The benchmark of faulty runs (from benchmarks/results/doctor.json) and the repairs of the examples."""
+    if not BENCH.is_file():
+        return ("## The benchmark of faulty runs\n\n`python benchmarks/bench_doctor.py` has not been run here "
+                "(no `benchmarks/results/doctor.json`).\n")
+    doc = json.loads(BENCH.read_text())
+    s, results = doc["summary"], {r["name"]: r for r in doc["results"]}
+    out = ["## The benchmark of faulty runs", "",
+           "`python benchmarks/bench_doctor.py` (cases in `benchmarks/doctor_cases/*.yaml`; "
+           f"{s['seconds']:.0f} s on this machine) trains {s['faults']} faulty and {s['healthy']} healthy runs "
+           "on digits, the 2-D toys, scikit-learn's breast-cancer and wine tables (as CSV, raw units) and a "
+           "3,000-image Fashion-MNIST subset. The faults are DeepCrime's mutation operators (learning rate, "
+           "optimiser, initialisation, activation, batch size, epochs, regularisation) and AutoTrainer's symptom "
+           "classes (vanishing and exploding gradients, dying/frozen units, slow convergence), plus unscaled "
+           "inputs, 40% label noise, too little data and too small a network. Each case names the acceptable "
+           "finding kinds, and the benchmark checks from the run's files, without the doctor, that the fault "
+           f"showed (it did in {s['faults_that_showed']} of {s['faults']}). Then `repair(RUN_DIR, "
+           f"max_repairs={s['max_repairs']})` (what `tunenet diagnose --repair` runs) applies the fixes.", "",
+           "| measure | measured | target |", "|---|---:|---:|",
+           f"| recall: an acceptable finding among the errors and warnings | {s['recall']:.0%} | >= 90% |",
+           f"| top-1: the first finding is acceptable | {s['top1']:.0%} | >= 80% |",
+           f"| false positives: healthy runs with an error or warning | {s['false_positives']} of {s['healthy']} "
+           "| <= 1 in 10 |",
+           f"| repair: within 2 points of the dataset's healthy dev accuracy (or rightly short of it, label noise) "
+           f"| {s['repair_rate']:.0%} | >= 80% |", "",
+           "| case | acceptable | found (errors and warnings) | repair: changes | dev accuracy before -> after "
+           "(healthy) |", "|---|---|---|---|---|"]
+    for r in doc["results"]:
+        if r["healthy"]:
+            out.append(f"| {r['name']} (healthy) | nothing | {', '.join(r['findings']) or 'nothing'} | - | "
+                       f"{_acc(r['metrics'].get('dev_accuracy'))} |")
+            continue
+        rep = r["repair"]
+        changes = "; ".join(", ".join(f"{k}={v}" for k, v in c.items()) for c in rep["changes"]) or rep["outcome"]
+        out.append(f"| {r['name']} | {', '.join(r['accept'])} | {', '.join(r['findings'][:3]) or 'nothing'} | "
+                   f"{changes} | {_acc(r['metrics'].get('dev_accuracy'))} -> {_acc(rep['final_dev_accuracy'])} "
+                   f"({_acc(r.get('reference_dev_accuracy'))}) |")
+    out += ["", "### `tunenet diagnose --repair` on the documented examples", "",
+            "The examples above are hand-built (a bias set to -5 is not a configuration option), so their repairs "
+            "run on the same faults made through configuration, from the benchmark:", "",
+            "```console", "$ tunenet diagnose runs/digits-init-large --repair --max-repairs "
+            f"{s['max_repairs']}", "```", "",
+            "| example | case | step | finding | change | train accuracy | dev accuracy | dev loss | still found |",
+            "|---|---|---:|---|---|---|---|---|---|"]
+    for title, name in REPAIR_EXAMPLES:
+        r = results.get(name)
+        if not r:
+            continue
+        for i, st in enumerate(r["repair"].get("steps", []), 1):
+            b, a = st["before"], st["after"]
+            loss = f"{b['dev_loss']:.3g} -> {a['dev_loss']:.3g}" if b.get("dev_loss") is not None and \
+                a.get("dev_loss") is not None else "-"
+            out.append(f"| {title if i == 1 else ''} | {name if i == 1 else ''} | {i} | {st['finding']} | "
+                       + ", ".join(f"{k}={v}" for k, v in st["change"].items())
+                       + f" | {_acc(b.get('train_accuracy'))} -> {_acc(a.get('train_accuracy'))} | "
+                       f"{_acc(b.get('dev_accuracy'))} -> {_acc(a.get('dev_accuracy'))} | {loss} | "
+                       f"{', '.join(st['remaining']) or 'nothing'} |")
+    return "\n".join(out) + "\n"
+
+
 def criteria_table() -> str:
     rows = ["| finding | triggered when (thresholds in `tunenet/diagnose/findings.py`) | suggested fix |",
             "|---|---|---|"]
@@ -404,6 +477,13 @@ from measurements:
   the history, the per-step losses, the health record and the final metrics
   into findings (what, where, since when, the evidence with its numbers, the
   fix) and writes `diagnosis.json`;
+* **`tunenet diagnose RUN_DIR --repair`** applies the top finding's fix as a
+  configuration change, trains it through the same pipeline in
+  `RUN_DIR-repair1` (then `-repair2` ...), diagnoses it and repeats up to
+  `--max-repairs` (3), printing and writing (`repair.json`, the report's
+  Repair section) each change with the train/dev accuracy and loss before
+  and after; it stops when nothing is left to fix or when no fix can be
+  applied automatically, saying why;
 * **`tunenet report RUN_DIR`** writes one self-contained `report.html`
   (findings, metrics, learning curves, per-layer plots, confusion matrix,
   configuration; every plot embedded, no network needed);
@@ -425,6 +505,7 @@ write_report(run_dir)          # report.html
 
 ```console
 $ tunenet diagnose runs/digits-20240101-120000
+$ tunenet diagnose runs/digits-20240101-120000 --repair --max-repairs 3
 $ tunenet report runs/digits-20240101-120000
 $ tunenet lr-find --data digits --optimizer adam --hidden 256,128
 ```
@@ -471,6 +552,7 @@ def main() -> None:
                 shot = screenshot(run_dir)
     print("reference", flush=True)
     parts.append(REFERENCE_TEXT.replace("{table}", reference_section()))
+    parts.append(benchmark_section())
     print("lr-find", flush=True)
     parts.append("## The learning-rate range test\n\n"
                  "`lr_range_test(model, X, y)` (and `tunenet lr-find`) trains a copy of the model for at most 100 "

@@ -30,6 +30,7 @@ def cfg(**changes):
 def test_no_adam_while_on_adam_and_no_he_when_he_was_used():
     text, change, _ = advise(BIAS, cfg())
     assert "Adam" not in text and change == {"hidden": [512, 256]}
+    assert advise(BIAS, cfg(hidden=[2]))[1] == {"hidden": [64]}
     text, change, _ = advise(BIAS, cfg(optimizer="sgd", lr=0.1))
     assert "--optimizer adam" in text
     text, change, _ = advise(DEAD, cfg())
@@ -67,8 +68,11 @@ def test_a_divergence_suggests_the_lr_range_tests_value():
 
 def test_train_longer_when_the_best_epoch_is_the_last():
     text, change, _ = advise(BIAS, cfg(epochs=30), still_improving=True)
-    assert text.startswith("train longer (--epochs 60") and change == {"epochs": 60}
-    assert advise(STILL_IMPROVING, cfg(epochs=10))[1] == {"epochs": 20}
+    assert text.startswith("train longer (--epochs 90") and change == {"epochs": 90}
+    assert advise(STILL_IMPROVING, cfg(epochs=10))[1] == {"epochs": 30}
+    # on plain SGD that is still improving, Adam first; strong regularisation is lifted before anything else
+    assert advise(BIAS, cfg(optimizer="sgd", lr=1e-3), still_improving=True)[1] == {"optimizer": "adam", "lr": 1e-3}
+    assert advise(BIAS, cfg(l2=10.0), still_improving=True)[1] == {"l2": 0.0, "keep_prob": 1.0}
 
 
 def test_what_cannot_be_applied_says_why():
@@ -97,7 +101,7 @@ def test_overfitting_after_early_stopping_restored_the_best_epoch_is_not_told_to
 def test_a_run_still_improving_at_its_last_epoch_is_told_to_train_longer():
     h = history([2.0, 1.5, 1.2, 1.0, 0.9], [2.0, 1.6, 1.3, 1.1, 1.0])
     f = [f for f in diagnose(h, config=cfg(epochs=5)) if f.kind == STILL_IMPROVING][0]
-    assert "lowest at the last epoch (5" in f.evidence and f.change == {"epochs": 10}
-    assert "--epochs 10" in f.fix
+    assert "lowest at the last epoch (5" in f.evidence and f.change == {"epochs": 20}
+    assert "--epochs 20" in f.fix
     assert not [f for f in diagnose(history([2.0, 1.5, 1.2, 1.0, 0.9], [2.0, 1.0, 1.1, 1.2, 1.3]))
                 if f.kind == STILL_IMPROVING]

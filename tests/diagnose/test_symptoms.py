@@ -132,3 +132,14 @@ def test_bias_and_variance_under_unscaled_inputs_are_their_consequence():
     findings = diagnose(None, metrics=metrics)
     assert findings[0].kind == "unscaled inputs" and findings[0].severity == "warning"
     assert all(f.severity == "info" for f in findings[1:]) and "consequence" in findings[1].evidence
+
+
+def test_a_training_cause_comes_before_the_bias_it_causes(tmp_path):
+    from tunenet.diagnose import read_diagnosis
+    from tunenet.run import train_run
+
+    config = RunConfig(data="digits", hidden=(16,), optimizer="sgd", lr=1e-5, epochs=3, threads=1)
+    train_run(config, tmp_path / "run", progress=False, report=False, lr_range=True)
+    found = [f for f in read_diagnosis(tmp_path / "run") if f.severity == "warning"]
+    assert [f.kind for f in found][:2] == ["learning rate too low", "high bias"]
+    assert found[0].change["lr"] > 1e-4  # the lr range test's suggestion, not a blind factor of 10

@@ -65,7 +65,8 @@ class _Fix:
 
 
 def _bigger(hidden: list[int]) -> list[int]:
-    return [2 * h for h in hidden] if hidden else [64]
+    """Twice the units per layer, at least 64: a network of 2 units gains little from 4."""
+    return [max(2 * h, 64) for h in hidden] if hidden else [64]
 
 
 def advise(kind: str, cfg: dict, **facts) -> tuple[str, dict | None, str | None]:
@@ -157,18 +158,23 @@ def advise(kind: str, cfg: dict, **facts) -> tuple[str, dict | None, str | None]
         return f.result()
     if kind == STILL_IMPROVING:
         epochs = int(c.get("epochs") or 0)
-        f.add(f"train longer (--epochs {2 * epochs or 60}): the dev loss was still falling at the last epoch",
-              {"epochs": 2 * epochs or 60})
+        f.add(f"train longer (--epochs {max(3 * epochs, 20)}): the dev loss was still falling at the last epoch",
+              {"epochs": max(3 * epochs, 20)})
         return f.result()
     if kind == BIAS:
+        epochs = int(c.get("epochs") or 0)
+        longer = max(3 * epochs, 20)
+        if float(c.get("l2") or 0) >= 0.1 or float(c.get("keep_prob", 1.0)) <= 0.5:
+            f.add("reduce the strong regularisation (--l2 0 --keep-prob 1)", {"l2": 0.0, "keep_prob": 1.0})
+        if facts.get("still_improving") and opt in ("sgd", "momentum", "nesterov"):
+            f.add("use Adam, which still learns where plain SGD crawls (--optimizer adam --lr 1e-3)",
+                  {"optimizer": "adam", "lr": 1e-3})
         if facts.get("still_improving"):
-            epochs = int(c.get("epochs") or 0)
-            f.add(f"train longer (--epochs {2 * epochs or 60}; the best epoch was the last)",
-                  {"epochs": 2 * epochs or 60})
+            f.add(f"train longer (--epochs {longer}; the best epoch was the last)", {"epochs": longer})
         f.add(f"try a bigger network (--hidden {','.join(map(str, _bigger(hidden)))})", {"hidden": _bigger(hidden)})
-        if float(c.get("l2") or 0) > 0 or float(c.get("keep_prob", 1.0)) < 1:
+        if 0 < float(c.get("l2") or 0) < 0.1 or 0.5 < float(c.get("keep_prob", 1.0)) < 1:
             f.add("reduce regularisation (--l2 0 --keep-prob 1)", {"l2": 0.0, "keep_prob": 1.0})
-        if opt in ("sgd", "momentum", "nesterov"):
+        if opt in ("sgd", "momentum", "nesterov") and not facts.get("still_improving"):
             f.add("use a better optimiser (--optimizer adam --lr 1e-3)", {"optimizer": "adam", "lr": 1e-3})
         return f.result()
     if kind in (VARIANCE, OVERFITTING):

@@ -45,6 +45,7 @@ from ..errors import ConfigError
 
 DOMINANCE = 4.0  # a gap more than 4x the other makes the smaller one a side issue
 Z = 2.0  # a gap must exceed this many standard errors of the dev error to be called
+REFERENCE_Z = 3.0  # the reference overfits when its own train/dev gap exceeds this many standard errors
 HIGH_BIAS, HIGH_VARIANCE, BOTH, FINE = "high bias", "high variance", "high bias and high variance", "fine"
 MISMATCH = "data mismatch"
 
@@ -216,7 +217,8 @@ def reference_proxy(ref: dict, n_dev: int | None) -> float | None:
     """The achievable-error estimate from a reference model's train and dev errors.
 
     Its dev error, when the reference itself generalises (its own train/dev
-    gap within ``Z`` standard errors of the dev error): then no simple model
+    gap within ``REFERENCE_Z`` = 3 standard errors of the dev error; a
+    clear overfit only, as the two errors are not independent): then no simple model
     does better on new data. When the reference overfits too (few training
     rows for many features), its dev error measures the shortage of data, not
     the task, and its train error is the estimate.
@@ -226,7 +228,7 @@ def reference_proxy(ref: dict, n_dev: int | None) -> float | None:
         return None
     if train is None or n_dev is None:
         return float(dev)
-    return float(dev) if dev - train <= Z * dev_standard_error(dev, n_dev) else float(train)
+    return float(dev) if dev - train <= REFERENCE_Z * dev_standard_error(dev, n_dev) else float(train)
 
 
 def run_bias_variance(train_error: float, dev_error: float, metrics: dict | None) -> BiasVariance:

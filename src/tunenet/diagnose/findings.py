@@ -90,6 +90,8 @@ OVERFIT_RISE = 0.10
 SPIKE_STEPS = 3  # the smoothed loss above 2x its start for fewer steps (and not at the end) is a spike
 LR_DECAYED, LAYER_LAG = 1e-3, 10.0
 STILL_FALLING = 0.01
+#: findings about the outcome (errors, curves): at equal severity they follow the training dynamics that cause them
+OUTCOMES = (BIAS, VARIANCE, MISMATCH, OVERFITTING, STILL_IMPROVING, HEALTHY)
 GAP_WARNING = 0.05
 DIAGNOSIS_FILE = "diagnosis.json"
 
@@ -537,7 +539,8 @@ def diagnose(history: History | dict | None, health: HealthLog | dict | None = N
         findings.append(f)
     if config is not None:
         fit_to_config(findings, config, _facts(history, health, metrics, findings))
-    return sorted(findings, key=lambda f: (SEVERITIES.index(f.severity), -f.magnitude, KINDS.index(f.kind)))
+    return sorted(findings, key=lambda f: (SEVERITIES.index(f.severity), f.kind in OUTCOMES, -f.magnitude,
+                                           KINDS.index(f.kind)))
 
 
 def read_steps(path: str | os.PathLike) -> list[float]:
