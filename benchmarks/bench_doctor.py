@@ -166,7 +166,7 @@ def run_case(case: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", help="case names")
-    parser.add_argument("--max-repairs", type=int, default=2)
+    parser.add_argument("--max-repairs", type=int, default=3)
     args = parser.parse_args()
     from threadpoolctl import threadpool_limits
 

@@ -55,3 +55,29 @@ def test_train_run_records_the_reference_and_the_dev_rows(tmp_path, mode, fitted
     if fitted:
         assert m["reference"]["dev_error"] < 0.1  # logistic regression on digits: about 3%
         assert m["bias_variance"]["reference"] == "reference"
+
+
+def test_a_nearest_neighbour_reference_shows_what_a_linear_one_cannot():
+    from sklearn.datasets import make_circles
+
+    from tunenet.diagnose.bias_variance import reference_proxy, run_bias_variance
+
+    X, y = make_circles(1200, noise=0.05, factor=0.5, random_state=0)
+    r = fit_reference(X[:900], y[:900], X[900:], y[900:])
+    assert r["dev_error"] > 0.3 and r["knn_dev_error"] < 0.05  # a circle inside a circle is not linear
+    assert reference_proxy(r, 300) == r["knn_dev_error"]
+    # a tiny network at 27% error on it is told high bias, not "fine against a 50% reference"
+    assert run_bias_variance(0.27, 0.27, {"n_dev": 300, "reference": r}).verdict == "high bias"
+
+
+def test_knn_predict_agrees_with_scikit_learn():
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from tunenet.diagnose.reference import knn_predict
+
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(300, 4)), rng.integers(0, 3, 300)
+    Q = rng.normal(size=(700, 4))
+    ours = knn_predict(X, y, Q, 3, chunk=64)
+    theirs = KNeighborsClassifier(5).fit(X, y).predict(Q)
+    assert np.mean(ours == theirs) > 0.99  # equal up to vote ties

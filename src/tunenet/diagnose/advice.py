@@ -42,6 +42,7 @@ from .kinds import (
 )
 
 _LOW_INITS = {"he", "xavier", "glorot"}
+TINY_LAYER = 16
 
 
 def _fmt(v: float) -> str:
@@ -166,6 +167,9 @@ def advise(kind: str, cfg: dict, **facts) -> tuple[str, dict | None, str | None]
         longer = max(3 * epochs, 20)
         if float(c.get("l2") or 0) >= 0.1 or float(c.get("keep_prob", 1.0)) <= 0.5:
             f.add("reduce the strong regularisation (--l2 0 --keep-prob 1)", {"l2": 0.0, "keep_prob": 1.0})
+        if hidden and min(hidden) < TINY_LAYER:
+            f.add(f"use a bigger network (--hidden {','.join(map(str, _bigger(hidden)))}): a layer of "
+                  f"{min(hidden)} units is a bottleneck", {"hidden": _bigger(hidden)})
         if facts.get("still_improving") and opt in ("sgd", "momentum", "nesterov"):
             f.add("use Adam, which still learns where plain SGD crawls (--optimizer adam --lr 1e-3)",
                   {"optimizer": "adam", "lr": 1e-3})

@@ -221,14 +221,18 @@ def reference_proxy(ref: dict, n_dev: int | None) -> float | None:
     clear overfit only, as the two errors are not independent): then no simple model
     does better on new data. When the reference overfits too (few training
     rows for many features), its dev error measures the shortage of data, not
-    the task, and its train error is the estimate.
+    the task, and its train error is the estimate. A k-nearest-neighbour
+    reference's dev error (``knn_dev_error``), when lower, is the estimate
+    instead: a linear model cannot show how far a non-linear task can go.
     """
-    dev, train = ref.get("dev_error"), ref.get("train_error")
+    dev, train, knn = ref.get("dev_error"), ref.get("train_error"), ref.get("knn_dev_error")
     if dev is None:
         return None
     if train is None or n_dev is None:
-        return float(dev)
-    return float(dev) if dev - train <= REFERENCE_Z * dev_standard_error(dev, n_dev) else float(train)
+        estimate = float(dev)
+    else:
+        estimate = float(dev) if dev - train <= REFERENCE_Z * dev_standard_error(dev, n_dev) else float(train)
+    return min(estimate, float(knn)) if knn is not None else estimate
 
 
 def run_bias_variance(train_error: float, dev_error: float, metrics: dict | None) -> BiasVariance:

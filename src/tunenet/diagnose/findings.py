@@ -388,8 +388,11 @@ def _overfitting(history: History | None, metrics: dict | None = None) -> list[F
 def _still_improving(history: History | None, diverged: bool) -> list[Finding]:
     """The best dev loss at the last epoch, having fallen over the last epochs: more epochs would help."""
     rows = _dev_rows(history)
-    if diverged or len(rows) < 3:
+    if diverged or not rows:
         return []
+    if len(rows) == 1:
+        return [Finding(STILL_IMPROVING, INFO, None, rows[0]["epoch"], "the run trained for a single epoch: too "
+                        "short to tell whether it had stopped improving.", "train longer (more --epochs)")]
     dev = np.array([r["dev_loss"] for r in rows])
     if int(np.argmin(dev)) != len(dev) - 1:
         return []
@@ -429,10 +432,15 @@ def _generalisation(history: History | None, metrics: dict | None) -> list[Findi
     if bv.reference == "human-level":
         against = f"human-level {bv.human_error:.1%}"
     else:
-        which = "dev" if bv.human_error == ref.get("dev_error") else "train"
-        other = "train" if which == "dev" else "dev"
-        against = (f"reference error {bv.human_error:.1%} ({ref.get('label', 'a reference model')}: its {which} "
-                   f"error; its {other} error is {ref.get(other + '_error', math.nan):.1%})")
+        if ref.get("knn_dev_error") is not None and bv.human_error == ref["knn_dev_error"] \
+                and bv.human_error < ref.get("dev_error", math.inf):
+            against = (f"reference error {bv.human_error:.1%} (5-nearest neighbours on the same split, a proxy for "
+                       f"the achievable error; logistic regression: {ref.get('dev_error', math.nan):.1%})")
+        else:
+            which = "dev" if bv.human_error == ref.get("dev_error") else "train"
+            other = "train" if which == "dev" else "dev"
+            against = (f"reference error {bv.human_error:.1%} ({ref.get('label', 'a reference model')}: its "
+                       f"{which} error; its {other} error is {ref.get(other + '_error', math.nan):.1%})")
     numbers = (f"train error {bv.train_error:.1%}, dev error {bv.dev_error:.1%}{se}, {against}: "
                f"avoidable bias {bv.avoidable_bias:.1%}, variance {bv.variance:.1%}")
     if bv.reducible_variance < bv.variance - 1e-9:
