@@ -428,7 +428,8 @@ def benchmark_section() -> str:
             continue
         rep = r["repair"]
         changes = "; ".join(", ".join(f"{k}={v}" for k, v in c.items()) for c in rep["changes"]) or rep["outcome"]
-        out.append(f"| {r['name']} | {', '.join(r['accept'])} | {', '.join(r['findings'][:3]) or 'nothing'} | "
+        name = r["name"] + ("" if r["showed"] else " (the fault did not show: not scored)")
+        out.append(f"| {name} | {', '.join(r['accept'])} | {', '.join(r['findings'][:3]) or 'nothing'} | "
                    f"{changes} | {_acc(r['metrics'].get('dev_accuracy'))} -> {_acc(rep['final_dev_accuracy'])} "
                    f"({_acc(r.get('reference_dev_accuracy'))}) |")
     out += ["", "### `tunenet diagnose --repair` on the documented examples", "",
