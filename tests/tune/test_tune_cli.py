@@ -72,6 +72,8 @@ def test_refit_trains_the_best_configuration_on_train_and_dev_for_its_best_epoch
     assert "dev_accuracy" not in best["metrics"] and "test_accuracy" in best["metrics"]
     config = yaml.safe_load((study_dir / "best.yaml").read_text())
     assert config["dev"] == 0 and config["early_stopping"] == 0 and config["epochs"] == best["refit"]["epochs"]
+    assert config["threads"] is None  # best.yaml: any machine's cores; the refit itself used the trials' count
+    assert yaml.safe_load((study_dir / "best-model" / "config.yaml").read_text())["threads"] == 1
     assert f"refit on train + dev for {best['refit']['epochs']} epochs" in out
     # the refit model trained on more rows than the trial's model
     trial_rows = json.loads((study_dir / "trials" / f"{best['trial']:04d}" / "metrics.json").read_text())

@@ -124,7 +124,10 @@ def finalize(study: optuna.Study, study_dir: Path, progress: bool = False) -> di
         shutil.copytree(kept, fresh)
         metrics, retrained = json.loads((fresh / "metrics.json").read_text()), False
     else:  # a refit, or the best trial ran on another machine: train it here (same seed, same result)
-        metrics, retrained = train_run(config, fresh, progress=progress).metrics, True
+        # with the study's BLAS thread count, as its trials trained: every core's threads on a shared machine
+        # made one MNIST-1D refit several times slower per epoch than its trials (and a retrain differ in last bits)
+        threads = settings["base"].get("threads")
+        metrics, retrained = train_run(config.replace(threads=threads), fresh, progress=progress).metrics, True
     if best_dir.exists():
         shutil.rmtree(best_dir)
     fresh.rename(best_dir)
