@@ -18,10 +18,42 @@ from .errors import ConfigError, TunenetError
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int], str]] = {}
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit status 2) and no prefix matching (``--epoch`` is not ``--epochs``)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+        self.subcommands: dict[str, ArgumentParser] = {}
+
+    def error(self, message: str):
+        """``error: tunenet train: argument --lr: invalid float value: 'abc'`` on one line, not the usage."""
+        sys.stderr.write(f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+        sys.exit(2)
+
+    def option_strings(self) -> list[str]:
+        return [s for action in self._actions for s in action.option_strings if s.startswith("--")]
+
+
+def unknown_arguments_message(extras: Sequence[str], parser: ArgumentParser) -> str:
+    """``unknown option --epochz; did you mean --epochs?`` for the first unrecognised argument."""
+    import difflib
+
+    first = extras[0]
+    if not first.startswith("-"):
+        return f"unexpected argument {first!r}"
+    flag = first.split("=", 1)[0]
+    close = difflib.get_close_matches(flag, parser.option_strings(), n=1, cutoff=0.6)
+    return f"unknown option {flag}" + (f"; did you mean {close[0]}?" if close else "")
+
+
 def int_list(text: str) -> list[int]:
-    """``"256,128"`` -> ``[256, 128]`` (an empty string means no hidden layer)."""
+    """``"256,128"`` -> ``[256, 128]`` (an empty string means no hidden layer; ``"10,,5"`` is refused)."""
+    parts = [t.strip() for t in text.split(",")]
+    if parts == [""]:
+        return []
     try:
-        return [int(t) for t in text.split(",") if t.strip()]
+        return [int(t) for t in parts]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 256,128, got {text!r}") from None
 
@@ -98,6 +130,10 @@ COMMANDS["gradcheck"] = (add_gradcheck_arguments, run_gradcheck,
 FLAG_HELP = {
     "data": "built-in dataset name (digits, moons, fashion-mnist, ...) or a CSV/Parquet/NPZ/IDX file",
     "target": "target column of a CSV/Parquet file (default: the last column)",
+    "task": "classification or regression (default: inferred from the target column)",
+    "categorical": "columns to one-hot encode even if they hold numbers, e.g. island,sex",
+    "drop": "columns to leave out, e.g. id,name",
+    "delimiter": "CSV field separator, e.g. ';' or tab (default: detected)",
     "dev": "dev fraction (default: by data size)", "test": "test fraction (default: by data size)",
     "normalize": "standard, minmax or none (fitted on train only)",
     "standardize_target": "regression: train on (y - mean) / std of the training target; predictions and "
@@ -151,6 +187,34 @@ def config_overrides(args: argparse.Namespace) -> dict:
     return {k: v for k, v in vars(args).items() if k in FIELD_NAMES}
 
 
+def option_words(name: str, value) -> list[str]:
+    """One config option as the command-line words that set it: ``("hidden", [64, 32])`` -> ``--hidden 64,32``."""
+    flag = "--" + name.replace("_", "-")
+    if isinstance(value, bool):
+        if name == "stratify":
+            return [flag if value else "--no-stratify"]
+        return [flag] if value else []
+    if isinstance(value, (list, tuple)):
+        return [flag, ",".join(map(str, value))]
+    return [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+
+
+def suggested_command(command: str, args: argparse.Namespace, changes: dict | None = None) -> str:
+    """``tunenet COMMAND`` with every option the user gave (``--config`` and flags), ``changes`` applied.
+
+    The result is quoted for a POSIX shell, so it can be pasted as it is.
+    """
+    import shlex
+
+    options = {**config_overrides(args), **(changes or {})}
+    words = ["tunenet", *command.split()]
+    if getattr(args, "config", None):
+        words += ["--config", str(args.config)]
+    for name, value in options.items():
+        words += option_words(name, value)
+    return shlex.join(words)
+
+
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="YAML or TOML file of options (flags override it)")
     p.add_argument("--run-dir", dest="run_dir", help="where to write the run (default: runs/DATA-TIMESTAMP)")
@@ -165,7 +229,7 @@ def run_train(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .config import RunConfig, from_dict, load_config
-    from .run import read_run_config, train_run
+    from .run import prepare_data, read_run_config, train_run
 
     overrides = config_overrides(args)
     if args.resume:
@@ -179,15 +243,32 @@ def run_train(args: argparse.Namespace) -> int:
 
     from .errors import DivergenceError
 
+    data = prepare_data(config)
+    print_data_summary(data)
     try:
         result = train_run(config, run_dir, resume=bool(args.resume), progress=False if args.quiet else None,
-                           notify=lambda message: print(message, file=sys.stderr, flush=True))
+                           notify=lambda message: print(message, file=sys.stderr, flush=True), data=data)
     except DivergenceError:
         if not args.resume:  # a diverged resume leaves the run (and its diagnosis) as it was
             print_run_findings(Console(), run_dir, {})  # what the doctor makes of it, then the one-line error
         raise
     print_metrics(result)
     return 0
+
+
+def print_data_summary(data) -> None:
+    """What was read and inferred (target, task, features, encoded columns) to stdout, then any warnings to stderr.
+
+    ``data`` is a :class:`~tunenet.run.PreparedData` (split) or a :class:`~tunenet.data.Dataset`.
+    """
+    from .data.table_notes import describe_dataset
+
+    if hasattr(data, "X_train"):
+        lines = describe_dataset(data.dataset, (len(data.X_train), len(data.X_dev), len(data.X_test)))
+    else:
+        lines = describe_dataset(data)
+    for line in lines:
+        print(line, file=sys.stderr if line.startswith("warning: ") else sys.stdout, flush=True)
 
 
 def print_metrics(result) -> None:
@@ -197,8 +278,11 @@ def print_metrics(result) -> None:
     from .metrics import SCORE_LABELS
 
     m = result.metrics
-    table = Table(title=f"run {result.run_dir}  ({m['epochs']} epochs"
-                        + (f", best epoch {m['best_epoch']} restored" if "best_epoch" in m else "") + ")")
+    console = Console()
+    if result.run_dir is not None:  # a path on a line of its own, never wrapped
+        print(f"run {result.run_dir}", flush=True)
+    table = Table(title=f"{m['epochs']} epochs"
+                        + (f", best epoch {m['best_epoch']} restored" if "best_epoch" in m else ""))
     scores = ["accuracy"] if "r2" not in {k.partition("_")[2] for k in m} else ["r2", "rmse", "mae"]
     table.add_column("split")
     table.add_column("loss", justify="right")
@@ -207,7 +291,6 @@ def print_metrics(result) -> None:
     for split in ("train", "dev", "test"):
         if f"{split}_loss" in m:
             table.add_row(split, f"{m[f'{split}_loss']:.4f}", *(_number(m.get(f"{split}_{s}")) for s in scores))
-    console = Console()
     console.print(table)
     if "r2" in scores:
         final = "test" if "test_r2" in m else "dev"
@@ -218,7 +301,7 @@ def print_metrics(result) -> None:
                       highlight=False)
     print_run_findings(console, result.run_dir, m)
     if result.run_dir is not None and (result.run_dir / "report.html").is_file():
-        console.print(f"report: {result.run_dir / 'report.html'}", highlight=False)
+        print(f"report: {result.run_dir / 'report.html'}", flush=True)
 
 
 def print_run_findings(console, run_dir, metrics: dict) -> None:
@@ -285,8 +368,13 @@ def run_datasets(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from .data import format_datasets_table
+    from .data.datasets import format_datasets_text
 
-    Console().print(format_datasets_table())
+    console = Console()
+    if console.width >= 120:
+        console.print(format_datasets_table())
+    else:  # a narrow terminal would cut paths and commands: plain lines instead
+        print(format_datasets_text())
     return 0
 
 
@@ -298,12 +386,13 @@ def build_parser() -> argparse.ArgumentParser:
     from .commands import area_commands
 
     COMMANDS.update(area_commands())
-    parser = argparse.ArgumentParser(prog="tunenet", description="Train, diagnose and tune fully connected networks.")
+    parser = ArgumentParser(prog="tunenet", description="Train, diagnose and tune fully connected networks.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument("--version", action="version", version=_version())
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     for name, (add_arguments, _, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
+        parser.subcommands[name] = p
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
         add_arguments(p)
     return parser
@@ -317,7 +406,10 @@ def _version() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        sub = parser.subcommands.get(args.command, parser)
+        sub.error(unknown_arguments_message(extras, sub))
     if args.command is None:
         parser.print_help()
         return 2

@@ -32,6 +32,10 @@ class RunConfig:
     # data
     data: str = "digits"
     target: str | None = None
+    task: str | None = None
+    categorical: tuple[str, ...] = ()
+    drop: tuple[str, ...] = ()
+    delimiter: str | None = None
     dev: float | None = None
     test: float | None = None
     stratify: bool = True
@@ -81,7 +85,8 @@ class RunConfig:
 
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
-        d["hidden"] = list(self.hidden)
+        for name in ("hidden", *LIST_FIELDS):
+            d[name] = list(d[name])
         return d
 
     def save(self, path: str | os.PathLike) -> None:
@@ -92,6 +97,10 @@ class RunConfig:
 
 
 FIELD_NAMES = {f.name for f in fields(RunConfig)} - {"extra"}
+#: options that are lists of column names (``categorical: [island, sex]`` or ``--categorical island,sex``)
+LIST_FIELDS = ("categorical", "drop")
+#: ``--delimiter`` words for characters that are awkward to type
+DELIMITER_WORDS = {"tab": "\t", "\\t": "\t", "semicolon": ";", "comma": ",", "pipe": "|", "space": " "}
 
 #: the optimiser hyperparameters each optimiser reads (``run.build_optimizer`` passes exactly these)
 OPTIMIZER_HYPERPARAMETERS = {
@@ -137,6 +146,13 @@ def _optional_str():
 CONSTRAINTS = {
     "data": (lambda v: isinstance(v, str) and v != "", "a dataset name or a file path"),
     "target": _optional_str(),
+    "task": _choice(None, "classification", "regression"),
+    "categorical": (lambda v: isinstance(v, tuple) and all(isinstance(c, str) and c for c in v),
+                    "a list of column names such as [island, sex]"),
+    "drop": (lambda v: isinstance(v, tuple) and all(isinstance(c, str) and c for c in v),
+             "a list of column names such as [id]"),
+    "delimiter": (lambda v: v is None or (isinstance(v, str) and len(v) == 1 and v not in "\"\r\n"),
+                  "one character such as ';' (or tab, semicolon, comma, pipe, space), or null to detect it"),
     "dev": _interval(0, 1, False, True, allow_none=True),
     "test": _interval(0, 1, False, True, allow_none=True),
     "stratify": (lambda v: isinstance(v, bool), "true or false"),
@@ -160,7 +176,7 @@ CONSTRAINTS = {
     "weight_decay": _interval(0),
     "schedule": _optional_str(),
     "batch_size": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "a positive integer"),
-    "epochs": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "a non-negative integer"),
+    "epochs": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "a positive integer"),
     "l2": _interval(0),
     "l1": _interval(0),
     "clip": _optional_str(),
@@ -182,14 +198,22 @@ def coerce(name: str, value):
     """Bring YAML/CLI values to the field's type where the meaning is unambiguous."""
     if name == "hidden":
         if isinstance(value, str):
-            try:
-                return tuple(int(t) for t in value.split(",") if t.strip())
+            parts = [t.strip() for t in value.split(",")]
+            try:  # "" is no hidden layer; "10,,5" stays a string and is refused
+                return () if parts == [""] else tuple(int(t) for t in parts)
             except ValueError:
                 return value
         if isinstance(value, int) and not isinstance(value, bool):
             return (value,)
         if isinstance(value, (list, tuple)):
             return tuple(value)
+    if name in LIST_FIELDS:
+        if isinstance(value, str):
+            return tuple(t.strip() for t in value.split(",") if t.strip())
+        if isinstance(value, list):
+            return tuple(str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v for v in value)
+    if name == "delimiter" and isinstance(value, str):
+        return DELIMITER_WORDS.get(value.lower(), value)
     if name == "batchnorm" and isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
     if isinstance(value, str) and name in FLOAT_FIELDS:
@@ -209,6 +233,9 @@ FLOAT_FIELDS = {"dev", "test", "keep_prob", "lr", "beta", "beta1", "beta2", "eps
 def validate(config: RunConfig, source: str | None = None) -> RunConfig:
     """Check every field against :data:`CONSTRAINTS`; the error names field and source."""
     where = f"{source}: " if source else ""
+    lists = {n: tuple(getattr(config, n)) for n in LIST_FIELDS if isinstance(getattr(config, n), list)}
+    if lists:  # RunConfig(**config.to_dict()) gives lists; the config holds tuples
+        config = dataclasses.replace(config, **lists)
     for name, (ok, accepted) in CONSTRAINTS.items():
         value = getattr(config, name)
         if not ok(value):

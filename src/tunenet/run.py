@@ -109,10 +109,7 @@ def prepare_data(config: RunConfig) -> PreparedData:
     the y arrays are then in standardised units and ``target_scaler`` maps
     back (:func:`score_split` scores in the original units).
     """
-    options = {"target": config.target} if config.target else {}
-    if config.max_categories != MAX_CATEGORIES:  # a table's option: other loaders refuse it by name
-        options["max_categories"] = config.max_categories
-    dataset = load_dataset(config.data, **options)
+    dataset = load_dataset(config.data, **table_options(config))
     split_seed = config.seed if config.split_seed is None else config.split_seed
     splits = split_dataset(dataset, dev=config.dev, test=config.test, seed=split_seed, stratify=config.stratify,
                            in_place=True)
@@ -129,6 +126,19 @@ def prepare_data(config: RunConfig) -> PreparedData:
         target_scaler = TargetStandardizer().fit(y_tr)
         y_tr, y_dev, y_te = (target_scaler.transform(y) for y in (y_tr, y_dev, y_te))
     return PreparedData(X_tr, y_tr, X_dev, y_dev, X_te, y_te, scaler, info, target_scaler=target_scaler)
+
+
+def table_options(config: RunConfig) -> dict:
+    """The loader options a config sets (target, task, categorical, drop, delimiter, max_categories).
+
+    Unset ones are left out, so a built-in dataset given one of them says it does not take it.
+    """
+    options = {"target": config.target, "task": config.task, "categorical": list(config.categorical),
+               "drop": list(config.drop), "delimiter": config.delimiter}
+    options = {k: v for k, v in options.items() if v}
+    if config.max_categories != MAX_CATEGORIES:
+        options["max_categories"] = config.max_categories
+    return options
 
 
 def build_model(config: RunConfig, n_in: int, n_out: int, output: str) -> Sequential:
@@ -170,7 +180,7 @@ def build_trainer(config: RunConfig, model: Sequential, run_dir: Path | None, ca
     if run_dir is not None and checkpoint:
         cbs.append(Checkpoint(run_dir, every=config.checkpoint_every, on_save=on_checkpoint))
     if progress is not False:
-        cbs.append(ProgressBar(force=progress))
+        cbs.append(ProgressBar(force=progress, log_every=1))  # not on a terminal: a line per epoch
     augment = parse_augment(config.augment, image_shape, scaler)  # geometric ones on raw pixels
     if config.optimizer == "lbfgs":
         if augment is not None:

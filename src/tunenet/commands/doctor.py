@@ -159,7 +159,7 @@ def add_lr_find_arguments(p: argparse.ArgumentParser) -> None:
 def run_lr_find(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from ..cli import config_overrides
+    from ..cli import config_overrides, print_data_summary, suggested_command
     from ..config import RunConfig, from_dict, load_config
     from ..diagnose import lr_range_test
     from ..diagnose.lr_range import check_settings
@@ -173,6 +173,7 @@ def run_lr_find(args: argparse.Namespace) -> int:
     if not 0 <= args.smoothing < 1:
         raise ConfigError(f"--smoothing must be in [0, 1), got {args.smoothing}")
     data = prepare_data(config)
+    print_data_summary(data)
     model = build_model(config, data.X_train.shape[1], data.n_out, data.output)
 
     def optimizer(net, lr):
@@ -187,12 +188,12 @@ def run_lr_find(args: argparse.Namespace) -> int:
     console = Console()
     console.print(f"suggested learning rate: [bold green]{result.suggested:.3g}[/]  "
                   f"({config.optimizer}, batch {config.batch_size}, {len(result.lrs)} steps"
-                  + (", stopped when the loss exploded" if result.stopped_early else "") + ")", highlight=False)
+                  + (", stopped when the loss exploded" if result.stopped_early else "") + ")", highlight=False,
+                  soft_wrap=True)
     console.print(f"search range for the tuner: [{lo:.3g}, {hi:.3g}] (log-uniform); the smoothed loss was lowest "
-                  f"at lr {result.min_lr:.3g}", highlight=False)
-    console.print(f"plot: {args.plot}", highlight=False)
-    console.print(f"next: tunenet train --data {config.data} --optimizer {config.optimizer} "
-                  f"--lr {result.suggested:.3g}", highlight=False)
+                  f"at lr {result.min_lr:.3g}", highlight=False, soft_wrap=True)
+    print(f"plot: {args.plot}", flush=True)
+    print("next: " + suggested_command("train", args, {"lr": float(f"{result.suggested:.3g}")}), flush=True)
     return 0
 
 

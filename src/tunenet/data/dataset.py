@@ -38,6 +38,9 @@ class Dataset:
         it to new files at prediction time.
     source : str
         Where the data came from (a path, a directory, or ``"built in"``).
+    notes, warnings : list of str
+        What the reader inferred (``"delimiter ';' (detected)"``) and what looks
+        wrong (an id-like column); printed at the start of a run.
     """
 
     name: str
@@ -52,6 +55,8 @@ class Dataset:
     image_shape: tuple[int, ...] | None = None
     encoding: dict = field(default_factory=dict, repr=False)
     source: str = ""
+    notes: list[str] = field(default_factory=list, repr=False)
+    warnings: list[str] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         if not self.feature_names:

@@ -78,7 +78,7 @@ def _idx_files(source: RemoteSource) -> Callable[[], tuple[bool, str]]:
 def _mnist1d() -> tuple[bool, str]:
     if mnist.mnist1d_installed():
         return True, "mnist1d package"
-    return False, "pip install tunenet[mnist1d]"
+    return False, "pip install 'tunenet[mnist1d]'"
 
 
 DATASETS: dict[str, DatasetEntry] = {e.name: e for e in (
@@ -160,17 +160,18 @@ def available_datasets() -> list[DatasetInfo]:
 
 def format_datasets_table(rows: list[DatasetInfo] | None = None):
     """A :class:`rich.table.Table` of :func:`available_datasets` (print it with a rich Console)."""
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="tunenet datasets", caption="shape: rows x features (+ official test rows)")
     for column in ("name", "shape", "classes"):
         table.add_column(column, no_wrap=True)
-    table.add_column("offline", overflow="fold")
+    table.add_column("offline", no_wrap=True)  # a path or a command: never split
     table.add_column("description")
     for row in rows if rows is not None else available_datasets():
         offline = f"yes ({row.where})" if row.offline else f"no ({row.where})"
-        table.add_row(row.name, row.shape, str(row.classes) if row.classes is not None else "-", offline,
-                      row.description)
+        table.add_row(row.name, row.shape, str(row.classes) if row.classes is not None else "-", escape(offline),
+                      escape(row.description))  # escaped: "pip install 'tunenet[mnist1d]'" is not markup
     return table
 
 

@@ -34,6 +34,7 @@ from .encoding import (
 )
 from .idx import read_idx
 from .npz import read_npz_arrays
+from .table_notes import check_missing, table_read_notes, table_warnings, target_warnings
 from .tables import CSV_SUFFIXES, PARQUET_SUFFIXES, read_columns
 from .validation import CLASSIFICATION, ArrayWhere, check_features, check_same_length, check_two_classes
 
@@ -60,7 +61,11 @@ def load_table(path_or_frame, target: str | None = None, task: str | None = None
         raise DataError(f"{where.whole()}: zero data rows (only a header); expected at least one sample")
     if len(columns) == 1:
         raise DataError(f"{where.whole()}: no feature columns besides the target {target!r}")
+    check_missing(columns, where)
+    warnings = table_warnings(columns, target, where.whole())
+    task_given = task is not None
     y, task, classes = encode_target(columns[target], task, where, target)
+    warnings += target_warnings(target, task, classes, len(y), task_given)
     encoding = infer_table_encoding(columns, target, task, list(categorical), where, max_categories)
     X = apply_table_encoding(columns, encoding, where)
     encoding["classes"] = classes
@@ -70,7 +75,8 @@ def load_table(path_or_frame, target: str | None = None, task: str | None = None
     source = where.whole()
     return Dataset(name=name or Path(source).name, X=X, y=y, task=task, class_names=encoding["class_names"],
                    feature_names=encoding["feature_names"], description=f"table read from {source}",
-                   encoding=encoding, source=source)
+                   encoding=encoding, source=source, warnings=warnings,
+                   notes=table_read_notes(path_or_frame, delimiter))
 
 
 def load_npz(path: str | os.PathLike, task: str | None = None, name: str | None = None) -> Dataset:

@@ -3,7 +3,8 @@
 A table becomes ``{column name: 1-D ndarray}``: numeric and boolean columns
 as numbers (float64, NaN where empty), text columns as object arrays of
 ``str`` (None where empty). CSV files are parsed by pyarrow (fast, multi-
-threaded) and must have a header line; when parsing fails, the file is
+threaded) and must have a header line; the delimiter is detected unless given
+(:func:`~tunenet.data.table_notes.detect_delimiter`); when parsing fails, the file is
 scanned again with the :mod:`csv` module to name the line at fault.
 """
 
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from .table_notes import delimiter_hint, detect_delimiter, metadata_hint
 from .validation import TableWhere, csv_record_lines, first_ragged_line
 from .widecsv import wide_csv_columns
 
@@ -87,7 +89,7 @@ def read_csv_columns(path: str | os.PathLike, delimiter: str | None = None) -> t
     source = os.fspath(path)
     if path.stat().st_size == 0:
         raise DataError(f"{source}: empty file; expected a header line and data rows")
-    delimiter = delimiter or ("\t" if path.suffix == ".tsv" else ",")
+    delimiter = delimiter or ("\t" if path.suffix == ".tsv" else detect_delimiter(path))
     convert = pacsv.ConvertOptions(strings_can_be_null=True, timestamp_parsers=[])
 
     def some_columns(names: list[str]) -> dict[str, np.ndarray]:
@@ -105,13 +107,16 @@ def read_csv_columns(path: str | os.PathLike, delimiter: str | None = None) -> t
         if ragged:
             line, n_fields, n_header = ragged
             raise DataError(f"{source}, line {line} (header is line 1): {n_fields} fields, but the header has "
-                            f"{n_header}; every row needs one value per column") from None
+                            f"{n_header}; every row needs one value per column"
+                            f"{delimiter_hint(path, delimiter) if n_header == 1 else metadata_hint(path)}") from None
         try:  # quoted fields spanning lines need the slower parser mode
             parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
             table = pacsv.read_csv(path, parse_options=parse, convert_options=convert)
         except pa.ArrowInvalid:
             raise DataError(f"{source}: not a readable CSV file ({exc})") from None
     columns = _arrow_columns(table, source)
+    if len(columns) == 1 and (hint := delimiter_hint(path, delimiter)):
+        raise DataError(f"{source}: the header line has one field, {next(iter(columns))!r}{hint}")
     return columns, _csv_where(path, source, list(columns), delimiter)
 
 
