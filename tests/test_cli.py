@@ -122,7 +122,7 @@ def test_predict_writes_labels_and_probabilities(tmp_path):
     (["train", "--data", "digits", "--schedule", "sometimes"], "schedule"),
     (["train", "--data", "digits", "--dev", "0"], "option 'monitor' is 'dev_loss' but dev is 0 (no dev set)"),
     (["train", "--data", "nosuch"], "nosuch"),
-    (["train", "--resume", "not-a-run"], "not a run directory"),
+    (["train", "--resume", "not-a-run"], "not-a-run: no such run directory"),
     (["gradcheck", "--init", "kaiming"], "unknown init 'kaiming'"),
 ])
 def test_user_mistakes_exit_2_with_one_line(tmp_path, args, message):

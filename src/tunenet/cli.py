@@ -359,6 +359,27 @@ def run_predict(args: argparse.Namespace) -> int:
 COMMANDS["predict"] = (add_predict_arguments, run_predict, "predict new data with a trained run")
 
 
+# -- evaluate ----------------------------------------------------------------
+def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("file", metavar="FILE", help="CSV/Parquet/NPZ file of inputs with their labels")
+    p.add_argument("--target", help="label column (default: the column the run was trained on, else the last)")
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from .predict import evaluate_file
+
+    scores = evaluate_file(args.run_dir, args.file, args.target)
+    from .metrics import SCORE_LABELS
+
+    text = ", ".join(f"{SCORE_LABELS[k]} {v:.4f}" for k, v in scores.items() if k in SCORE_LABELS)
+    print(f"{args.file}: {scores['rows']:,} rows; {text}")
+    return 0
+
+
+COMMANDS["evaluate"] = (add_evaluate_arguments, run_evaluate, "score a trained run on a labelled file")
+
+
 # -- datasets ----------------------------------------------------------------
 def add_datasets_arguments(p: argparse.ArgumentParser) -> None:
     pass

@@ -70,3 +70,22 @@ def read_json_object(path: str | os.PathLike) -> dict | None:
     if not isinstance(data, dict):
         raise DataError(f"{path}: expected a JSON object")
     return data
+
+
+def check_run_dir(run_dir: str | os.PathLike, need: str | None = None) -> Path:
+    """``run_dir`` as a Path if it is a run directory (holding ``need``), else the one message for the mistake.
+
+    ``predict``, ``evaluate``, ``diagnose``, ``report`` and ``train --resume`` all
+    say the same: no such directory, a study directory (whose best model is
+    ``best-model/``), or a directory without the file they need.
+    """
+    path = Path(run_dir)
+    if not path.is_dir():
+        what = "is a file, not a run directory" if path.exists() else "no such run directory"
+        raise DataError(f"{run_dir}: {what} (`tunenet train` writes one, under runs/ by default)")
+    if (path / "best-model").is_dir() or (path / "journal.log").is_file():
+        raise DataError(f"{run_dir}: is a study directory, not a run; its best model is the run directory "
+                        f"{path / 'best-model'}")
+    if need is not None and not (path / need).is_file():
+        raise DataError(f"{run_dir}: no {need}; not a finished run directory of `tunenet train`")
+    return path

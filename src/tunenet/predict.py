@@ -18,15 +18,14 @@ import numpy as np
 
 from .data import decode_labels, encode_features, scaler_from_dict
 from .data.target import target_scaler_from_dict
-from .errors import CheckpointError
-from .fileio import refuse_symlink
+from .errors import CheckpointError, DataError
+from .fileio import check_run_dir, refuse_symlink
 from .nn.io import load
 
 
 def load_run_model(run_dir: str | os.PathLike):
-    path = refuse_symlink(Path(run_dir) / "model.safetensors", CheckpointError)
-    if not path.is_file():
-        raise CheckpointError(f"{run_dir}: no model.safetensors (is this a finished run directory?)")
+    path = refuse_symlink(check_run_dir(run_dir) / "model.safetensors", CheckpointError)
+    check_run_dir(run_dir, "model.safetensors")
     model = load(path)
     for key in ("encoding", "preprocessing"):
         if not model.metadata.get(key):
@@ -67,3 +66,68 @@ def predict_file(run_dir: str | os.PathLike, file: str | os.PathLike) -> str:
     for label, row in zip(labels, out):
         writer.writerow([label] + [f"{p:.6f}" for p in row])
     return buf.getvalue()
+
+
+def labels_of(file: str | os.PathLike, encoding: dict, target: str | None = None) -> np.ndarray:
+    """The encoded labels of a labelled file: the training target column (or ``target``), or ``y`` of an .npz."""
+    from .data import encode_labels
+    from .data.npz import read_npz_arrays
+    from .data.tables import read_columns
+    from .data.validation import ArrayWhere
+
+    if os.fspath(file).endswith(".npz"):
+        arrays, source = read_npz_arrays(file, required=("X", "y"))
+        return encode_labels(arrays["y"].ravel(), encoding, ArrayWhere("y", source))
+    columns, where = read_columns(file)
+    name = target or encoding.get("target") or list(columns)[-1]
+    if name not in columns:
+        raise DataError(f"{where.whole()}: no target column {name!r} (columns: {', '.join(columns)}); "
+                        "a labelled file for evaluate needs the column the model was trained on (or --target)")
+    return encode_labels(columns[name], encoding, where, name)
+
+
+def evaluate_file(run_dir: str | os.PathLike, file: str | os.PathLike, target: str | None = None) -> dict:
+    """Scores of a trained run on a labelled file, as ``tunenet train`` reports them.
+
+    Classification: ``{"rows", "loss", "accuracy"}``. Regression: ``{"rows", "loss",
+    "r2", "rmse", "mae"}`` from :func:`tunenet.metrics.regression_scores`, in
+    the target's units; ``loss`` is the training loss (1/2 MSE, of the
+    standardised target when the run standardised it).
+    """
+    from .metrics import regression_scores
+    from .train import evaluate
+
+    model = load_run_model(run_dir)
+    meta = model.metadata
+    encoding = meta["encoding"]
+    X = encode_features(file, encoding) if encoding.get("kind") == "table" else _array_features(file, encoding,
+                                                                                               target)
+    X = scaler_from_dict(meta["preprocessing"]).transform(X)
+    y = labels_of(file, encoding, target)
+    if len(y) != len(X):
+        raise DataError(f"{file}: {len(X)} rows of features but {len(y)} labels")
+    if model.output != "linear":
+        loss, accuracy = evaluate(model, X, y)
+        return {"rows": int(len(y)), "loss": float(loss), "accuracy": float(accuracy)}
+    scaler = target_scaler_from_dict(meta.get("target_preprocessing"),
+                                     source=str(Path(run_dir) / "model.safetensors"))
+    y_model = scaler.transform(y) if scaler is not None else y  # what the network was trained to output
+    loss, _ = evaluate(model, X, np.asarray(y_model, dtype=np.float32))
+    predicted = model.predict_proba(X)
+    if scaler is not None:
+        predicted = scaler.inverse_transform(predicted)
+    return {"rows": int(len(y)), "loss": float(loss), **regression_scores(y, predicted)}
+
+
+def _array_features(file, encoding: dict, target: str | None) -> np.ndarray:
+    """Features of a labelled file for a model trained on arrays: every column but the label column."""
+    if os.fspath(file).endswith(".npz"):
+        return encode_features(file, encoding)
+    from .data.tables import read_columns
+
+    columns, where = read_columns(file)
+    name = target or list(columns)[-1]
+    frame = {k: v for k, v in columns.items() if k != name}
+    import pandas
+
+    return encode_features(pandas.DataFrame(frame), encoding)

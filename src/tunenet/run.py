@@ -43,7 +43,7 @@ from .diagnose.kinds import LR_HIGH, LR_LOW
 from .diagnose.reference import fit_reference, reference_seconds, wanted
 from .diagnose.symptoms import input_statistics
 from .errors import CheckpointError, ConfigError, DivergenceError, TunenetError
-from .fileio import atomic_write_text, refuse_symlink
+from .fileio import atomic_write_text, check_run_dir, refuse_symlink
 from .lock import DirectoryLock
 from .metrics import regression_scores
 from .nn.io import save as save_model
@@ -197,9 +197,8 @@ def build_trainer(config: RunConfig, model: Sequential, run_dir: Path | None, ca
 
 def read_run_config(run_dir: str | os.PathLike, overrides: dict | None = None) -> RunConfig:
     """The config saved in a run directory, with ``overrides`` applied (``--resume``)."""
-    path = refuse_symlink(Path(run_dir) / "config.yaml", ConfigError)
-    if not path.is_file():
-        raise ConfigError(f"{run_dir}: not a run directory (no config.yaml)")
+    path = refuse_symlink(check_run_dir(run_dir) / "config.yaml", ConfigError)
+    check_run_dir(run_dir, "config.yaml")
     data = read_config_file(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of option: value, got {type(data).__name__}")

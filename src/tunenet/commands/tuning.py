@@ -66,6 +66,12 @@ def run_tune(args: argparse.Namespace) -> int:
     base = load_config(args.config, overrides) if args.config else from_dict(overrides, base=RunConfig())
     space = SearchSpace.from_dict(read_config_file(args.space), source=args.space) if args.space \
         else default_space()
+    if not args.resume:  # what every trial will read (the workers load it again, in their processes)
+        from ..cli import print_data_summary
+        from ..data import load as load_dataset
+        from ..run import table_options
+
+        print_data_summary(load_dataset(base.data, **table_options(base)))
     summary = tune(base, space, trials=args.trials, rounds=args.rounds, workers=args.workers, sampler=args.sampler,
                    prune=args.prune, seed=seed, time_budget=parse_duration(args.time), study_name=args.study,
                    storage=args.storage, root=args.root, resume=args.resume, live=False if args.quiet else None,
@@ -174,11 +180,17 @@ def run_study(args: argparse.Namespace) -> int:
     console = Console()
     if args.action == "list":
         if args.storage:
-            names = [s.study_name for s in optuna.get_all_study_summaries(make_storage(args.storage, Path(".")))]
+            storage = make_storage(args.storage, Path("."))
+            found = [(s.study_name, storage) for s in optuna.get_all_study_summaries(storage)]
         else:
-            names = sorted(p.name for p in Path(args.root).glob("*") if (p / "journal.log").is_file())
-        for name in names:
-            console.print(name)
+            found = [(p.name, make_storage(None, p)) for p in sorted(Path(args.root).glob("*"))
+                     if (p / "journal.log").is_file()]
+        if not found:
+            where = "in that storage" if args.storage else f"in {args.root}/"
+            print(f"no studies {where}; `tunenet tune` creates one")
+            return 0
+        for name, storage in found:
+            print(study_line(load_study(name, storage)))
         return 0
     if not args.study:
         raise ConfigError(f"tunenet study {args.action} needs a study name")
@@ -205,6 +217,32 @@ def run_study(args: argparse.Namespace) -> int:
                       trial_note(t))
     console.print(table)
     return 0
+
+
+def study_line(study) -> str:
+    """``NAME: 30 trials (28 complete, 2 pruned); best dev_accuracy 0.9833 (trial #22)``."""
+    from collections import Counter
+
+    from ..tune.results import best_trial
+    from ..tune.search import objective_metric
+    from ..tune.study import settings_of
+
+    trials = study.get_trials(deepcopy=False)
+    states = Counter(t.state.name.lower() for t in trials)
+    line = f"{study.study_name}: {len(trials)} trials"
+    if trials:
+        line += " (" + ", ".join(f"{n} {state}" for state, n in states.most_common()) + ")"
+    try:
+        settings = settings_of(study)
+        metric = settings.get("monitor") or objective_metric(settings["task"])[0]
+    except (KeyError, ValueError):
+        metric = "value"
+    best = best_trial(study)  # the trial the study reports (one-standard-error rule)
+    if best is not None:
+        line += f"; best {metric} {best.value:.4f} (trial #{best.number})"
+    else:
+        line += "; no completed trial yet"
+    return line
 
 
 def add_dashboard_arguments(p: argparse.ArgumentParser) -> None:

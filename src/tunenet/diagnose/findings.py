@@ -52,7 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from ..fileio import atomic_write_text, read_json_object
+from ..fileio import atomic_write_text, check_run_dir, read_json_object
 from ..optim.ewa import ewa
 from ..train.history import History
 from .advice import advise
@@ -568,9 +568,7 @@ def diagnose_run(run_dir: str | os.PathLike, write: bool = True, extra_metrics: 
     in for) ``metrics.json``: a diverged run has none, but its lr range test.
     The fixes are fitted to the run's ``config.yaml`` when present.
     """
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise DataError(f"{run_dir}: no such run directory")
+    run_dir = check_run_dir(run_dir)
     files = {name: run_dir / name for name in ("history.csv", "steps.csv", HEALTH_FILE, "metrics.json")}
     if not any(p.is_file() for p in files.values()):
         raise DataError(f"{run_dir}: not a run directory (no history.csv, health.json or metrics.json)")

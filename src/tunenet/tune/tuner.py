@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import optuna
 from optuna.trial import TrialState
 
 from ..config import RunConfig
@@ -117,8 +118,9 @@ def tune(base: RunConfig, space: SearchSpace, *, trials: int = 40, rounds: int =
         settings = check_settings(settings_of(study), study_name)
     else:
         from ..data import load as load_dataset
+        from ..run import table_options
 
-        task = load_dataset(base.data).task
+        task = load_dataset(base.data, **table_options(base)).task
         threads = base.threads or 1  # not cores // workers: a product's last bits depend on the thread count
         base = base.replace(threads=threads, split_seed=base.split_seed if base.split_seed is not None else seed)
         name_root = Path(base.data).stem if ("/" in base.data or "." in base.data) else base.data
@@ -132,6 +134,7 @@ def tune(base: RunConfig, space: SearchSpace, *, trials: int = 40, rounds: int =
         if warm is not None:
             used = enqueue_warm_start(study, warm, space, settings["rounds"][0]["trials"])
             settings["warm_start"] = {"study": warm.study_name, "trials": used}
+        name_objective(study, objective_metric(task)[0])
     settings["deadline"] = time.time() + time_budget if time_budget else None
     settings["refit"] = bool(refit or settings.get("refit"))
     save_settings(study, settings)
@@ -189,6 +192,15 @@ def stopped_short(study, pool: WorkerPool, total: int, limit: int) -> dict:
     else:
         why = "its workers stopped"
     return {"finished": finished, "total": total, "why": why}
+
+
+def name_objective(study, metric: str) -> None:
+    """Name the study's objective after the monitored metric, so optuna-dashboard shows it, not "Objective 0"."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names([metric])
 
 
 def run_worker(study_name: str, storage: str | None, study_dir: Path, worker_index: int = 0) -> int:
