@@ -90,3 +90,13 @@ def test_study_list_predict_on_a_study_and_the_objective_name(tmp_path):
     assert r.stderr.strip() == (f"error: {study_dir}: is a study directory, not a run; its best model is the run "
                                 f"directory {study_dir / 'best-model'}")
     assert tunenet("predict", study_dir / "best-model", new, check=0).stdout.startswith("prediction,")
+
+
+def test_a_study_created_for_remote_workers_prints_the_worker_command(tmp_path):
+    root = tmp_path / "studies"
+    r = tunenet("tune", "--data", "moons", "--workers", "0", "--trials", "2", "--study", "w", "--root", root,
+                check=0)
+    command = r.stdout.splitlines()[-1]
+    assert command == f"tunenet worker --study w --storage {root / 'w' / 'journal.log'} --study-dir {root / 'w'}"
+    lines = tunenet("study", "list", "--root", root, check=0).stdout.splitlines()
+    assert lines == ["w: 0 trials; no completed trial yet"]

@@ -196,6 +196,8 @@ def option_words(name: str, value) -> list[str]:
         return [flag] if value else []
     if isinstance(value, (list, tuple)):
         return [flag, ",".join(map(str, value))]
+    if name == "delimiter" and value in ("\t", " "):
+        return [flag, {"\t": "tab", " ": "space"}[value]]
     return [flag, f"{value:g}" if isinstance(value, float) else str(value)]
 
 

@@ -87,5 +87,5 @@ def check_run_dir(run_dir: str | os.PathLike, need: str | None = None) -> Path:
         raise DataError(f"{run_dir}: is a study directory, not a run; its best model is the run directory "
                         f"{path / 'best-model'}")
     if need is not None and not (path / need).is_file():
-        raise DataError(f"{run_dir}: no {need}; not a finished run directory of `tunenet train`")
+        raise DataError(f"{run_dir}: not a run directory of `tunenet train`, or not a finished one (no {need})")
     return path

@@ -329,14 +329,16 @@ def _train(config: RunConfig, run_dir: Path | None, continuing: bool, callbacks,
     metrics = final_metrics(model, data, trainer, config)
     if run_dir is not None:
         save_config_once()
-        write_run_outputs(run_dir, config, model, data, trainer, metrics)
-        findings = diagnose_run(run_dir)
-        if (report if lr_range is None else lr_range) and any(f.kind in (LR_HIGH, LR_LOW) for f in findings):
-            metrics["lr_range"] = lr_range_suggestion(config, data)
-            atomic_write_text(run_dir / "metrics.json", json.dumps(_jsonable(metrics), indent=2))
-            diagnose_run(run_dir)
+        with writing_status(progress, "writing the model, curves and metrics"):
+            write_run_outputs(run_dir, config, model, data, trainer, metrics)
+            findings = diagnose_run(run_dir)
+            if (report if lr_range is None else lr_range) and any(f.kind in (LR_HIGH, LR_LOW) for f in findings):
+                metrics["lr_range"] = lr_range_suggestion(config, data)
+                atomic_write_text(run_dir / "metrics.json", json.dumps(_jsonable(metrics), indent=2))
+                diagnose_run(run_dir)
         if report:
-            write_report(run_dir)
+            with writing_status(progress, "writing report.html"):
+                write_report(run_dir)
     return RunResult(config, run_dir, model, trainer.history, metrics)
 
 
@@ -420,6 +422,18 @@ def final_metrics(model: Sequential, data: PreparedData, trainer: Trainer, confi
         metrics["bias_variance"] = bv.to_dict()
         metrics["diagnosis"] = bv.summary()
     return metrics
+
+
+def writing_status(progress: bool | None, what: str):
+    """A spinner saying ``what`` is being written, on a terminal when there is a progress bar; else nothing."""
+    import contextlib
+    import sys
+
+    if progress is False or (progress is None and not sys.stdout.isatty()):
+        return contextlib.nullcontext()
+    from rich.console import Console
+
+    return Console().status(what + " ...")
 
 
 def write_run_outputs(run_dir: Path, config: RunConfig, model: Sequential, data: PreparedData, trainer: Trainer,

@@ -148,7 +148,7 @@ CASES = [
     Case("resume-config-missing", resume(lambda run, ctx: (run / "config.yaml").unlink()), "not a run directory",
          "run"),
     Case("resume-not-a-directory", resume(lambda run, ctx: None, ("train", "--resume", "nothing-here")),
-         "not a run directory", "nothing-here"),
+         "no such run directory", "nothing-here"),
     # the checkpoint
     Case("resume-checkpoint-byte-flipped", resume(flip_byte), "SHA-256", "run"),
     Case("resume-checkpoint-truncated", resume(truncate), "truncated|SHA-256|outside", "run"),

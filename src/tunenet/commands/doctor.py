@@ -30,6 +30,7 @@ def add_diagnose_arguments(p: argparse.ArgumentParser) -> None:
 
 def print_findings(findings, title: str) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console()
@@ -44,7 +45,7 @@ def print_findings(findings, title: str) -> None:
         style = SEVERITY_STYLE.get(f.severity, "")
         where = "\n".join(x for x in (f.layer, f"epoch {f.epoch}" if f.epoch else None) if x)
         table.add_row(f"[{style}]{f.severity.upper()}[/]\n[bold]{f.kind}[/]" + (f"\n{where}" if where else ""),
-                      f.evidence, f.fix)
+                      escape(f.evidence), escape(f.fix))  # their text is not markup
     console.print(table)
 
 

@@ -61,7 +61,7 @@ def print_result(result, out, seconds: float) -> None:
         table.add_row(*(format_value(row.get(column)) for column in result.columns))
     console = Console()
     console.print(table)
-    console.print(result.reading, highlight=False)
+    console.print(result.reading, highlight=False, markup=False)
     files = ["table.md", "table.json", *result.figures]
     console.print(f"\nwrote {', '.join(str(out / f) for f in files)}  ({seconds:.1f} s)", highlight=False)
 

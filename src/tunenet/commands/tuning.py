@@ -84,7 +84,7 @@ def run_tune(args: argparse.Namespace) -> int:
               f"finished ({short['why']}); the test set was not evaluated; continue with: tunenet tune --resume "
               f"{summary['study_dir']}", file=sys.stderr)
         return STOPPED_SHORT
-    print_summary(summary)
+    print_summary(summary, args.storage)
     return 0
 
 
@@ -92,7 +92,7 @@ def run_tune(args: argparse.Namespace) -> int:
 STOPPED_SHORT = 3
 
 
-def print_summary(summary: dict) -> None:
+def print_summary(summary: dict, storage: str | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -101,8 +101,17 @@ def print_summary(summary: dict) -> None:
 
     console = Console()
     if summary.get("created"):
-        console.print(f"created study {summary['study']}; start workers with: tunenet worker --study "
-                      f"{summary['study']} --storage ...")
+        import shlex
+
+        from ..tune.study import _redact, study_dir_for
+
+        storage = storage or str(Path(summary["study_dir"]) / "journal.log")
+        words = ["tunenet", "worker", "--study", summary["study"], "--storage", _redact(storage)]
+        if Path(summary["study_dir"]) != study_dir_for(summary["study"]):
+            words += ["--study-dir", summary["study_dir"]]
+        command = shlex.join(words)
+        print(f"created study {summary['study']}; start workers with:\n{command}"
+              + ("\n(with the database password in place of ***)" if _redact(storage) != storage else ""))
         return
     best = summary.get("best")
     if not best:
@@ -234,7 +243,7 @@ def study_line(study) -> str:
         line += " (" + ", ".join(f"{n} {state}" for state, n in states.most_common()) + ")"
     try:
         settings = settings_of(study)
-        metric = settings.get("monitor") or objective_metric(settings["task"])[0]
+        metric = settings.get("objective") or objective_metric(settings["task"])[0]
     except (KeyError, ValueError):
         metric = "value"
     best = best_trial(study)  # the trial the study reports (one-standard-error rule)

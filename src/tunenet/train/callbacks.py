@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 
 import numpy as np
 
@@ -168,12 +169,18 @@ class ProgressBar(Callback):
     """A rich progress bar over epochs: loss, dev accuracy, learning rate, ETA.
 
     Quiet when stdout is not a terminal (unless ``force``), where one line per
-    ``log_every`` epochs is printed instead if ``log_every`` > 0.
+    ``log_every`` epochs is printed instead if ``log_every`` > 0. On a terminal
+    the bar also advances within an epoch, by the fraction of its mini-batches
+    done (known from the first epoch's step count; at most every
+    ``refresh`` seconds), so a long epoch does not look stuck.
     """
 
-    def __init__(self, force: bool | None = None, log_every: int = 0) -> None:
-        self.force, self.log_every = force, log_every
+    def __init__(self, force: bool | None = None, log_every: int = 0, refresh: float = 0.2) -> None:
+        self.force, self.log_every, self.refresh = force, log_every, refresh
         self._progress = None
+        self._epoch_start_step = 0
+        self._steps_per_epoch = None
+        self._shown = 0.0
 
     def on_train_begin(self, trainer):
         interactive = sys.stdout.isatty() if self.force is None else self.force
@@ -181,11 +188,28 @@ class ProgressBar(Callback):
             return
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-        self._progress = Progress(TextColumn("epoch {task.completed}/{task.total}"), BarColumn(),
+        self._progress = Progress(TextColumn("epoch {task.fields[epoch]}/{task.total}"), BarColumn(),
                                   TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TextColumn("eta"),
                                   TimeRemainingColumn(), transient=False)
         self._progress.start()
-        self._task = self._progress.add_task("train", total=trainer.epochs, completed=trainer.epoch, info="")
+        self._task = self._progress.add_task("train", total=trainer.epochs, completed=trainer.epoch, info="",
+                                             epoch=trainer.epoch)
+
+    def on_epoch_begin(self, trainer):
+        self._epoch_start_step = trainer.step
+
+    def on_step_end(self, trainer, loss):
+        if self._progress is None:
+            return
+        now = time.monotonic()
+        if now - self._shown < self.refresh:
+            return
+        self._shown = now
+        done = trainer.step - self._epoch_start_step
+        if self._steps_per_epoch:
+            self._progress.update(self._task, completed=trainer.epoch + min(done / self._steps_per_epoch, 0.999))
+        else:  # the first epoch: its length is not known yet
+            self._progress.update(self._task, info=f"step {done}")
 
     def on_epoch_end(self, trainer, logs):
         info = f"loss {logs['train_loss']:.4f}"
@@ -196,8 +220,9 @@ class ProgressBar(Callback):
         elif not math.isnan(logs.get("dev_loss", math.nan)):
             info += f"  dev loss {logs['dev_loss']:.4f}"
         info += f"  lr {logs['lr']:.2e}"
+        self._steps_per_epoch = trainer.step - self._epoch_start_step
         if self._progress is not None:
-            self._progress.update(self._task, completed=trainer.epoch, info=info)
+            self._progress.update(self._task, completed=trainer.epoch, info=info, epoch=trainer.epoch)
         elif self.log_every and trainer.epoch % self.log_every == 0:
             print(f"epoch {trainer.epoch}/{trainer.epochs}  {info}", flush=True)
 

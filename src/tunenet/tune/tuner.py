@@ -134,7 +134,7 @@ def tune(base: RunConfig, space: SearchSpace, *, trials: int = 40, rounds: int =
         if warm is not None:
             used = enqueue_warm_start(study, warm, space, settings["rounds"][0]["trials"])
             settings["warm_start"] = {"study": warm.study_name, "trials": used}
-        name_objective(study, objective_metric(task)[0])
+        name_objective(study, settings["objective"])
     settings["deadline"] = time.time() + time_budget if time_budget else None
     settings["refit"] = bool(refit or settings.get("refit"))
     save_settings(study, settings)
