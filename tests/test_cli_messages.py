@@ -61,7 +61,7 @@ def test_evaluate_regression_reports_r2_rmse_mae(tmp_path):
     new = write_csv(tmp_path / "new.csv", rows=40, seed=1, regression=True)
     r = tunenet("evaluate", tmp_path / "r", new, check=0)
     scores = dict(part.rsplit(" ", 1) for part in r.stdout.strip().split("; ", 1)[1].split(", "))
-    assert set(scores) == {"loss", "R2", "RMSE", "MAE"}
+    assert set(scores) == {"loss", "R²", "RMSE", "MAE"}
     # RMSE from predict's values
     predicted = np.array([float(v) for v in tunenet("predict", tmp_path / "r", new, check=0).stdout.split()[1:]])
     truth = np.array([float(row.rsplit(",", 1)[1]) for row in new.read_text().splitlines()[1:]])
