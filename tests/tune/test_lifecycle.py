@@ -154,7 +154,7 @@ def test_kill_9_of_the_coordinator_leaves_no_worker_alive_and_their_trials_run_o
 
 
 def test_ctrl_c_interrupted_trials_are_retried_on_resume_so_the_study_is_the_one_that_would_have_run(tmp_path):
-    args = tiny(tmp_path, epochs=40)
+    args = tiny(tmp_path, epochs=200)  # long enough to be mid-trial when Ctrl-C lands
     proc = popen("tune", *args, "--trials", "3", "--workers", "1", "--study", "ctrlc", "--root", tmp_path,
                  cwd=tmp_path, env=NO_KERNELS)
     study_dir = tmp_path / "ctrlc"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -163,9 +164,17 @@ def run_worker(args: argparse.Namespace) -> int:
     from ..tune.study import study_dir_for
     from ..tune.tuner import run_worker as worker
 
-    bind_to_coordinator()  # started by `tunenet tune`: end with it, even if it is killed with SIGKILL
+    bound = bind_to_coordinator()  # started by `tunenet tune`: end with it, even if it is killed with SIGKILL
     study_dir = Path(args.study_dir) if args.study_dir else study_dir_for(args.study)
-    n = worker(args.study, args.storage, study_dir, args.worker_index)
+    try:
+        n = worker(args.study, args.storage, study_dir, args.worker_index)
+    except KeyboardInterrupt:
+        if not bound:
+            raise
+        # the trial is recorded and queued again; skip the interpreter's shutdown (seconds of module teardown
+        # on a busy machine, during which the forced-exit threads can no longer run)
+        print("interrupted", file=sys.stderr, flush=True)
+        os._exit(130)
     print(f"worker done: {n} trials", file=sys.stderr)
     return 0
 

@@ -11,7 +11,8 @@ environment. A worker that sees it calls :func:`bind_to_coordinator`:
 - SIGTERM raises ``KeyboardInterrupt`` in the main thread, so the running
   trial is failed as "interrupted" and queued again (it runs on ``--resume``)
   exactly as after Ctrl-C; if that bookkeeping has not finished within
-  :data:`GRACE` seconds the process exits anyway.
+  :data:`GRACE` seconds the process exits anyway (the watch thread sees to
+  it too, should the main thread be stuck in a system call).
 
 So a ``kill -9`` of the coordinator leaves no worker running unsupervised
 (nor doubling the workers on the cores when the study is resumed).
@@ -28,7 +29,7 @@ import threading
 
 ENV = "TUNENET_COORDINATOR_PID"
 PR_SET_PDEATHSIG = 1
-GRACE = 2.5  # seconds between SIGTERM and the forced exit
+GRACE = 2.0  # seconds between SIGTERM and the forced exit
 WATCH_INTERVAL = 0.5
 
 
@@ -55,11 +56,18 @@ def _set_parent_death_signal() -> bool:
 
 
 def _watch(coordinator: int) -> None:
+    """Poll the parent; once it is gone, SIGTERM this process and, :data:`GRACE` s later, exit for sure.
+
+    The forced exit lives here as well as in the SIGTERM handler because a
+    Python signal handler runs only when the main thread is back in the
+    interpreter, which a long system call (an fsync on a busy disk) can delay.
+    """
     stop = threading.Event()
     while not stop.wait(WATCH_INTERVAL):
         if os.getppid() != coordinator:
             os.kill(os.getpid(), signal.SIGTERM)
-            return
+            stop.wait(GRACE)
+            os._exit(143)
 
 
 def bind_to_coordinator(coordinator: int | None = None) -> bool:
