@@ -179,24 +179,31 @@ def layer_table(log) -> str:
 
 
 def lr_find_section() -> str:
-    d = load_digits()
-    X_rest, X_te, y_rest, y_te = train_test_split(d.data, d.target, test_size=0.2, random_state=0, stratify=d.target)
-    X_tr, X_dev, y_tr, y_dev = train_test_split(X_rest, y_rest, test_size=0.25, random_state=0, stratify=y_rest)
-    scaler = StandardScaler().fit(X_tr)
-    X_tr, X_dev, X_te = (scaler.transform(A).astype(np.float32) for A in (X_tr, X_dev, X_te))
+    """The table ``tunenet lr-find --data digits --optimizer NAME --threads 1`` prints, then 30 epochs at its lr.
+
+    The same pipeline as the CLI (tunenet's own split and standardisation, the
+    default network), so the suggested rates are the ones a user gets.
+    """
+    from tunenet.config import RunConfig
+    from tunenet.run import build_model, build_optimizer, prepare_data
+
     rows = ["| optimiser | suggested lr | search range | loss lowest at | test accuracy (30 epochs) |",
             "|---|---:|---|---:|---:|"]
     for name in ("adam", "sgd", "momentum", "rmsprop"):
-        result = lr_range_test(mlp(64, [256, 128], 10, seed=0), X_tr, y_tr, optimizer=name, threads=1)
+        config = RunConfig(data="digits", optimizer=name, threads=1)
+        data = prepare_data(config)
+        result = lr_range_test(build_model(config, data.X_train.shape[1], data.n_out, data.output), data.X_train,
+                               data.y_train, batch_size=config.batch_size, seed=config.seed, threads=1,
+                               optimizer=lambda net, lr, c=config: build_optimizer(c.replace(lr=lr), net))
         if name == "adam":
             plot_lr_range(result, FIGURES / "lr_range.png",
                           title="learning-rate range test: digits, mlp [256, 128], Adam")
-        model = mlp(64, [256, 128], 10, seed=0)
-        Trainer(model, make_optimizer(name, model, result.suggested), epochs=30, batch_size=64, seed=0,
-                threads=1).fit(X_tr, y_tr, X_dev, y_dev)
+        model = build_model(config, data.X_train.shape[1], data.n_out, data.output)
+        Trainer(model, build_optimizer(config.replace(lr=float(f"{result.suggested:.3g}")), model), epochs=30,
+                batch_size=64, seed=0, threads=1).fit(data.X_train, data.y_train, data.X_dev, data.y_dev)
         lo, hi = result.search_range
         rows.append(f"| {name} | {result.suggested:.3g} | [{lo:.2g}, {hi:.2g}] | {result.min_lr:.3g} | "
-                    f"{evaluate(model, X_te, y_te)[1]:.1%} |")
+                    f"{evaluate(model, data.X_test, data.y_test)[1]:.1%} |")
     return "\n".join(rows)
 
 
@@ -560,8 +567,9 @@ def main() -> None:
                  "mini-batches while the learning rate grows exponentially from 1e-6 to 10, smooths the loss with "
                  "the bias-corrected EWA (beta 0.9) and stops once the smoothed loss is 4x its minimum. The "
                  "suggestion is the learning rate at the minimum divided by 10; the range for the tuner is "
-                 "[suggested / 10, suggested x 3], sampled on a log scale. On digits (60/20/20 split, the default "
-                 "network `mlp [256, 128]`, batch 64), a 30-epoch run at the suggested rate:\n\n"
+                 "[suggested / 10, suggested x 3], sampled on a log scale. On digits (tunenet's 60/20/20 split and "
+                 "standardisation, the default network `mlp [256, 128]`, batch 64: what `tunenet lr-find --data "
+                 "digits --optimizer NAME --threads 1` prints), a 30-epoch run at the suggested rate:\n\n"
                  + lr_find_section()
                  + "\n\n![the range test on digits with Adam](figures/diagnosis/lr_range.png)\n\n"
                  "In the plot, lr 10 (scenario 6) lies far to the right of the explosion.\n")
