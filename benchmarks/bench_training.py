@@ -48,7 +48,7 @@ from common import (
     train_step_flops,
     warn_openblas_env,
 )
-from contenders import floor_epoch, jax_scan_epoch, jax_single_thread, torch_variant_epoch
+from contenders import floor_epoch, jax_scan_epoch, jax_single_thread, torch_training_epoch, torch_variant_epoch
 from threadpoolctl import threadpool_limits
 
 N_SAMPLES, N_IN, N_OUT, LR = 60_000, 784, 10, 1e-3
@@ -132,27 +132,7 @@ def torch_epoch(spec: dict, X, y, batch: int, threads: int):
     net = torch.nn.Sequential(*layers)
     net.train()
     opt = torch.optim.Adam(net.parameters(), lr=LR, betas=(0.9, 0.999), eps=1e-8)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(np.asarray(y, np.int64))
-    gen = torch.Generator().manual_seed(0)
-    m = Xt.shape[0]
-
-    def run():
-        order = torch.randperm(m, generator=gen)
-        loss_sum, correct = 0.0, 0
-        for start in range(0, m, batch):
-            idx = order[start:start + batch]
-            xb, yb = Xt[idx], yt[idx]
-            opt.zero_grad()
-            logits = net(xb)
-            loss = loss_fn(logits, yb)
-            loss.backward()
-            opt.step()
-            loss_sum += loss.item() * len(idx)
-            correct += int((logits.argmax(dim=1) == yb).sum())
-        return loss_sum / m, correct / m
-
-    return run
+    return torch_training_epoch(net, opt, X, y, batch)
 
 
 def sklearn_epoch(spec: dict, X, y, batch: int):

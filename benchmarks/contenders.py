@@ -33,6 +33,34 @@ def jax_single_thread() -> None:
         os.environ["XLA_FLAGS"] = (flags + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1").strip()
 
 
+def torch_training_epoch(model, opt, X, y, batch: int):
+    """``run()`` for one PyTorch epoch: a fresh permutation, then zero_grad / forward / CE loss / backward / step
+    per mini-batch; returns (mean loss, accuracy). Shared by PyTorch eager and its fused / compiled variants."""
+    import torch
+
+    loss_fn = torch.nn.CrossEntropyLoss()
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(np.asarray(y, np.int64))
+    gen = torch.Generator().manual_seed(0)
+    m = Xt.shape[0]
+
+    def run():
+        order = torch.randperm(m, generator=gen)
+        loss_sum, correct = 0.0, 0
+        for start in range(0, m, batch):
+            idx = order[start:start + batch]
+            xb, yb = Xt[idx], yt[idx]
+            opt.zero_grad()
+            logits = model(xb)
+            loss = loss_fn(logits, yb)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.item() * len(idx)
+            correct += int((logits.argmax(dim=1) == yb).sum())
+        return loss_sum / m, correct / m
+
+    return run
+
+
 def _torch_net(hidden, n_in, n_out):
     import torch
 
@@ -67,27 +95,7 @@ def torch_variant_epoch(hidden, X, y, batch: int, threads: int, compile_net: boo
             opt.zero_grad()
         except Exception as exc:  # noqa: BLE001 - any compiler failure is the recorded reason
             return None, f"torch.compile failed on this CPU: {type(exc).__name__}: {str(exc)[:300]}"
-    loss_fn = torch.nn.CrossEntropyLoss()
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(np.asarray(y, np.int64))
-    gen = torch.Generator().manual_seed(0)
-    m = Xt.shape[0]
-
-    def run():
-        order = torch.randperm(m, generator=gen)
-        loss_sum, correct = 0.0, 0
-        for start in range(0, m, batch):
-            idx = order[start:start + batch]
-            xb, yb = Xt[idx], yt[idx]
-            opt.zero_grad()
-            logits = model(xb)
-            loss = loss_fn(logits, yb)
-            loss.backward()
-            opt.step()
-            loss_sum += loss.item() * len(idx)
-            correct += int((logits.argmax(dim=1) == yb).sum())
-        return loss_sum / m, correct / m
-
-    return run, None
+    return torch_training_epoch(model, opt, X, y, batch), None
 
 
 def jax_scan_epoch(hidden, X, y, batch: int, n_in=784, n_out=10):

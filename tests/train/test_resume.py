@@ -105,7 +105,7 @@ def test_a_babysitting_resume_writes_config_yaml_once_it_has_moved_on(tmp_path):
     assert seen == [0.9, 0.5]
 
 
-SLOW_FIRST_EPOCH = ["--data", "digits", "--hidden", "256,256", "--batch-size", "1", "--epochs", "2",
+SLOW_FIRST_EPOCH = ["--data", "digits", "--hidden", "1024,1024", "--batch-size", "1", "--epochs", "2",
                     "--early-stopping", "0", "--quiet"]
 
 

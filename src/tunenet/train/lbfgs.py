@@ -22,7 +22,7 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ..errors import DataError, DivergenceError
+from ..errors import DivergenceError
 from ..optim.lbfgs import minimize_lbfgs
 from .trainer import Trainer, evaluate
 
@@ -35,12 +35,7 @@ class LBFGSTrainer(Trainer):
 
     def fit(self, X: np.ndarray, y: np.ndarray, X_dev: np.ndarray | None = None,
             y_dev: np.ndarray | None = None, sample_weight: np.ndarray | None = None):
-        model = self.model
-        X = X.astype(model.dtype, copy=False)
-        if X.shape[0] == 0:
-            raise DataError("the training set is empty")
-        if X_dev is not None:
-            X_dev = X_dev.astype(model.dtype, copy=False)
+        X, X_dev = self._inputs(X, X_dev)
         self.stop_training = False
         with threadpool_limits(limits=self.threads), np.errstate(over="ignore", invalid="ignore"):
             self._call("on_train_begin")

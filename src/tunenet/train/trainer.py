@@ -161,6 +161,13 @@ class Trainer:
         for cb in self.callbacks:
             getattr(cb, hook)(self, *args)
 
+    def _inputs(self, X, X_dev):
+        """``X`` and ``X_dev`` in the model's dtype (no copy when they already are); an empty ``X`` is refused."""
+        dtype = self.model.dtype
+        if X.shape[0] == 0:
+            raise DataError("the training set is empty")
+        return X.astype(dtype, copy=False), None if X_dev is None else X_dev.astype(dtype, copy=False)
+
     def fit(self, X: np.ndarray, y: np.ndarray, X_dev: np.ndarray | None = None,
             y_dev: np.ndarray | None = None, sample_weight: np.ndarray | None = None) -> History:
         """Train until ``epochs`` are done or a callback stops training.
@@ -168,12 +175,7 @@ class Trainer:
         ``sample_weight`` (shape ``(m,)``) makes each batch's loss a weighted mean
         (see :mod:`tunenet.nn.losses`); ``X`` may be scipy.sparse.
         """
-        model = self.model
-        X = X.astype(model.dtype, copy=False)
-        if X.shape[0] == 0:
-            raise DataError("the training set is empty")
-        if X_dev is not None:
-            X_dev = X_dev.astype(model.dtype, copy=False)
+        X, X_dev = self._inputs(X, X_dev)
         batches = MiniBatches(X, y, self.batch_size, self.rng if self.shuffle else None, sample_weight)
         per_step = getattr(self.schedule, "per_step", False)
         self.stop_training = False
