@@ -91,7 +91,8 @@ def assert_each_trial_finished_once(trials, n):
 
 
 def test_fifty_trials_with_a_worker_killed_every_5_s_finish_without_a_manual_resume(tmp_path):
-    proc = popen("tune", *tiny(tmp_path), "--trials", "50", "--workers", "3", "--study", "chaos", "--root",
+    # ~1 s trials: on a quiet machine 2-epoch trials finish all 50 in under 30 s, before five kills could land
+    proc = popen("tune", *tiny(tmp_path, epochs=1000), "--trials", "50", "--workers", "3", "--study", "chaos", "--root",
                  tmp_path, cwd=tmp_path, env=NO_KERNELS)
     study_dir = tmp_path / "chaos"
     kills, stop = [], threading.Event()
