@@ -21,7 +21,10 @@ def add_tune_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core; "
                                                               "0 only creates the study for remote workers)")
     p.add_argument("--sampler", default="random", help="random (default) or tpe")
-    p.add_argument("--prune", default="none", help="none (default), median, asha or hyperband")
+    p.add_argument("--prune", default="none",
+                   help="none (default), median, asha, hyperband, or doctor: stop a trial the doctor finds broken "
+                        "(diverging, frozen, vanishing, dead, saturated) with its finding as the reason; combine "
+                        "with +: asha+doctor")
     p.add_argument("--prune-min-trials", dest="prune_min_trials", type=int, default=None,
                    help="median pruner: judge an epoch only against at least this many completed trials that "
                         "reached it (default: 3)")
@@ -223,6 +226,7 @@ def run_study(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(text)
         return 0
+    from ..tune.doctor_pruner import doctor_counts, doctor_sentence
     from ..tune.search import trial_note
     from ..tune.tuner import _params
 
@@ -234,6 +238,9 @@ def run_study(args: argparse.Namespace) -> int:
                       "" if t.value is None else f"{t.value:.4f}", _params(t),
                       trial_note(t))
     console.print(table)
+    stopped = doctor_sentence(doctor_counts(study.get_trials(deepcopy=False)))
+    if stopped:
+        print(stopped)
     return 0
 
 

@@ -31,6 +31,7 @@ from ..config import unused_hyperparameters
 from ..fileio import atomic_write_text
 from ..metrics import metric_label
 from ..report.plots import plt, save_figure
+from .doctor_pruner import doctor_sentence
 from .importance import describe_basis, display_name
 from .search import study_objective, trial_note
 from .space import Beta, IntRange, LogUniform, SearchSpace
@@ -268,13 +269,15 @@ def write_html(study, summary: dict, study_dir: Path) -> Path:
                      + f"</td><td>{t.user_attrs.get('round', 0) + 1}</td><td>{t.state.name.lower()}</td>"
                      f'<td class="num">{"" if t.value is None else fmt(float(t.value))}</td><td>{e(params)}</td>'
                      f"<td>{e(trial_note(t))}</td></tr>")
+    stopped = doctor_sentence(summary.get("doctor") or {})
     page = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>tunenet study {e(study.study_name)}</title><style>{CSS}</style></head><body>
 <header><h1>Study {e(study.study_name)}</h1></header>
 <section id="summary"><h2>Summary</h2>
-<p>{e(trials_sentence(summary['trials']))} Trials are ranked by their <b>{e(objective)}</b>. The best is trial
-#{best['trial']} with {e(objective)} <b>{fmt(float(best[objective_key]))}</b>; its model {e(model_origin(best))},
+<p>{e(trials_sentence(summary['trials']))} {e(stopped)} Trials are ranked by their <b>{e(objective)}</b>.
+The best is trial #{best['trial']} with {e(objective)} <b>{fmt(float(best[objective_key]))}</b>; its model
+{e(model_origin(best))},
 evaluated once on the test set.{why}</p></section>
 <section id="test"><h2>The best model on train, dev and test</h2>{_metrics_table(best['metrics'])}</section>
 <section id="config"><h2>Best configuration (best.yaml)</h2>

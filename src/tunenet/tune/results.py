@@ -15,6 +15,7 @@ from optuna.trial import TrialState
 
 from ..config import RunConfig, from_dict
 from ..fileio import atomic_write_text
+from .doctor_pruner import doctor_counts
 from .importance import describe_basis, importance, importance_basis
 from .noise import completed, near_best
 from .report import plot_history, plot_parameters, write_html
@@ -104,7 +105,8 @@ def finalize(study: optuna.Study, study_dir: Path, progress: bool = False) -> di
     study_dir.mkdir(parents=True, exist_ok=True)
     settings = settings_of(study)
     best = best_trial(study)
-    summary: dict = {"study": study.study_name, "trials": _counts(study), "rounds": _round_bounds(settings)}
+    summary: dict = {"study": study.study_name, "trials": _counts(study), "rounds": _round_bounds(settings),
+                     "doctor": doctor_counts(study.get_trials(deepcopy=False))}
     if best is None:
         summary["best"] = None
         atomic_write_text(study_dir / "summary.json", json.dumps(summary, indent=2))

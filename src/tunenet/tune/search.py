@@ -35,12 +35,13 @@ from optuna.trial import TrialState
 from ..config import RunConfig
 from ..errors import ConfigError, DivergenceError, TunenetError
 from ..train.callbacks import Callback
+from .doctor_pruner import DoctorPruner, DoctorStopped, default_after, split_prune
 from .noise import top_and_beaten
 from .space import SearchSpace
 from .study import ACTIVE, DONE, Heartbeat, fail_and_requeue, index_for, save_settings, settings_of, worker_identity
 
 SAMPLERS = ("random", "tpe")
-PRUNERS = ("none", "median", "asha", "hyperband")
+PRUNERS = ("none", "median", "asha", "hyperband", "doctor")  # and "asha+doctor" etc. (:mod:`.doctor_pruner`)
 
 
 def derive_seed(*keys: int) -> int:
@@ -113,7 +114,13 @@ def make_pruner(name: str, epochs: int, min_trials: int = PRUNE_MIN_TRIALS):
     reported the epoch at hand (Optuna's ``n_min_trials``): with early
     stopping few trials reach late epochs, and a median of one trial's value
     is that trial, not a median (``--prune-min-trials``).
+    ``doctor`` (alone or as ``asha+doctor``) is not an Optuna pruner but a training callback
+    (:class:`~tunenet.tune.doctor_pruner.DoctorPruner`, added by :func:`run_trial`); here it stands for
+    the Optuna pruner beside it (none when alone).
     """
+    from .doctor_pruner import split_prune
+
+    name, _ = split_prune(name)
     warmup = max(1, epochs // 8)
     if name == "none":
         return optuna.pruners.NopPruner()
@@ -285,10 +292,13 @@ def run_trial(study: optuna.Study, trial, r: int, settings: dict, data_for, stud
             config = space.config_for(values, base).replace(seed=derive_seed(settings["seed"], trial_index(trial)))
             storage.set_trial_user_attr(trial._trial_id, "config", config.to_dict())
             reporter = OptunaReporter(trial, metric, deadline=settings.get("deadline"))
+            doctor = [DoctorPruner(default_after(config.epochs))] if split_prune(settings["prune"])[1] else []
             data = data_for(config)
-            result = train_run(config, trial_dir(study_dir, trial.number), callbacks=[reporter],
+            result = train_run(config, trial_dir(study_dir, trial.number), callbacks=[*doctor, reporter],
                                progress=False, data=data, checkpoint=False, report=False)
         except optuna.TrialPruned as exc:
+            if isinstance(exc, DoctorStopped):  # the finding's kind, counted by the report and `study show`
+                storage.set_trial_user_attr(trial._trial_id, "doctor", exc.finding.kind)
             storage.set_trial_user_attr(trial._trial_id, "pruned", str(exc))
             tell(study, trial, state=TrialState.PRUNED)
             return TrialState.PRUNED

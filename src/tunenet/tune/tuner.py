@@ -25,7 +25,6 @@ from .importance import display_name
 from .results import finalize
 from .search import (
     PRUNE_MIN_TRIALS,
-    PRUNERS,
     SAMPLERS,
     failed_trials,
     failure_limit,
@@ -76,8 +75,6 @@ def new_settings(base: RunConfig, space: SearchSpace, trials: int, rounds: int, 
                  objective: str | None = None) -> dict:
     if sampler not in SAMPLERS:
         raise ConfigError(f"--sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
-    if prune not in PRUNERS:
-        raise ConfigError(f"--prune must be one of {', '.join(PRUNERS)}, got {prune!r}")
     make_pruner(prune, base.epochs, prune_min_trials)  # refuses a bad --prune-min-trials before the study exists
     objective, direction = objective_metric(task, objective)
     budget = split_budget(trials, rounds)
