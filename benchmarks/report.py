@@ -311,6 +311,24 @@ def doctor_section(doc: dict | None) -> str:
         table(["measure", "measured", "target"], rows, "lrr")])
 
 
+def doctor_pruning_section(dp: dict | None) -> str:
+    """``bench_doctor_pruning.py``: the same study with and without ``--prune doctor`` (issue 14)."""
+    if not dp:
+        return "`benchmarks/bench_doctor_pruning.py`: not run (no `benchmarks/results/doctor_pruning.json`)."
+    s, r = dp["summary"], dp["ratio"]
+    rows = [[name, f"{s[name]['best_dev_accuracy']:.4f} (trial #{s[name]['best_trial']})",
+             ", ".join(f"{n} {k}" for k, n in s[name]["states"].items()), secs(s[name]["wall"]), secs(s[name]["cpu"])]
+            for name in ("none", "doctor")]
+    stopped = ", ".join(f"{n} {k}" for k, n in s["doctor"]["doctor"].items()) or "none"
+    return "\n".join([
+        f"`benchmarks/bench_doctor_pruning.py`: {dp['trials']} trials of {dp['epochs']} epochs on digits over "
+        f"{dp['space']}; one worker, one thread, interleaved, medians of {dp['repeats']} runs.", "",
+        table(["--prune", "best dev accuracy", "trials", "wall", "CPU"], rows, "llrrr"), "",
+        f"The doctor stopped: {stopped}. Doctor / none: wall x{r['wall']:.2f}, CPU x{r['cpu']:.2f}; same best: "
+        f"{'yes' if dp['same_best'] else 'no'} (target: the same best in at most 60% of the wall time: "
+        f"{'met' if dp['target_met'] else 'not met'})."])
+
+
 #: why a case's logged history may differ from the baseline's while its weights do not
 HISTORY_NOTE = ("their logged train_loss changed, not their training: since 56b5aca it is the data loss the step "
                 "computed, where it used to be J less the penalty summed a second time another way, which carried "
@@ -713,6 +731,7 @@ def write_report(path: Path = DOC) -> Path:
     parts += ["## L-BFGS against scikit-learn's", "", lbfgs_section(load_results("lbfgs")), ""]
     parts += ["## Loading a wide CSV", "", wide_csv_section(load_results("wide_csv")), ""]
     parts += ["## The doctor on faulty runs", "", doctor_section(load_results("doctor")), ""]
+    parts += ["## The doctor as a pruner", "", doctor_pruning_section(load_results("doctor_pruning")), ""]
     if baseline:
         findings = findings_section(baseline, changes)
         if findings:

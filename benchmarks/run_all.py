@@ -40,6 +40,7 @@ BENCHMARKS = {
     "wide_csv": ("bench_wide_csv.py", [], ["--repeats", "1", "--pyarrow-repeats", "0"]),
     "startup": ("bench_startup.py", [], ["--repeats", "2"]),
     "doctor": ("bench_doctor.py", [], ["--max-repairs", "1"]),
+    "doctor_pruning": ("bench_doctor_pruning.py", [], ["--repeats", "1"]),
 }
 
 
