@@ -101,3 +101,59 @@ def test_data_flows_one_way_between_files_encoding_and_npz():
     assert {"encoding", "npz"} <= imports("files")
     assert "files" not in imports("encoding") and "files" not in imports("npz")
     assert "encoding" not in imports("npz")
+
+
+# -- scipy.sparse.save_npz archives ------------------------------------------------------------------
+def test_sparse_archive_is_read_as_the_saved_matrix_without_densifying(tmp_path):
+    from scipy import sparse
+
+    from tunenet.data.npz import is_sparse_archive, sparse_matrix
+
+    for fmt in ("csr", "csc"):
+        X = sparse.random(40, 30, density=0.1, format=fmt, random_state=np.random.default_rng(0))
+        sparse.save_npz(tmp_path / "x.npz", X)
+        arrays, source = read_npz_arrays(tmp_path / "x.npz", required=())
+        assert is_sparse_archive(arrays)
+        got = sparse_matrix(arrays, source)
+        assert sparse.issparse(got) and got.format == fmt and got.nnz == X.nnz
+        assert (got != X).nnz == 0
+
+
+@pytest.mark.parametrize("override, message", [
+    ({"indices": np.array([0, 4, 1], dtype=np.int32)}, r"'indices' holds 4 at position 1; expected 0\.\.3"),
+    ({"indptr": np.array([0, 3, 2, 3], dtype=np.int32)}, "'indptr' must rise from 0 to 3"),
+    ({"shape": np.array([5, 4])}, "'indptr' has 4 entries; a csr matrix of shape"),
+    ({"format": np.array("coo")}, "'format' is 'coo'; expected 'csr' or 'csc'"),
+    ({"data": np.array([1.0, np.nan, 3.0])}, "'data' holds a non-finite value at position 1"),
+])
+def test_malformed_sparse_archive_is_a_data_error(tmp_path, override, message):
+    from tunenet.data.npz import sparse_matrix
+
+    members = {"data": np.array([1.0, 2.0, 3.0]), "indices": np.array([0, 3, 1], dtype=np.int32),
+               "indptr": np.array([0, 2, 2, 3], dtype=np.int32), "shape": np.array([3, 4]),
+               "format": np.array("csr"), **override}
+    np.savez(tmp_path / "x.npz", **members)
+    arrays, source = read_npz_arrays(tmp_path / "x.npz", required=())
+    with pytest.raises(DataError, match=message):
+        sparse_matrix(arrays, source)
+
+
+def test_cli_train_on_sparse_npz_refuses_in_one_line(tmp_path):
+    """What tunenet train does with a save_npz matrix today: a valid one is named and refused, exit 2."""
+    import os
+    import subprocess
+    import sys
+
+    from scipy import sparse
+
+    X = sparse.random(30, 6, density=0.3, format="csr", random_state=np.random.default_rng(1))
+    np.savez(tmp_path / "x.npz", data=X.data, indices=X.indices, indptr=X.indptr, shape=np.array(X.shape),
+             format=np.array("csr"), y=np.arange(30) % 2)
+    out = subprocess.run([sys.executable, "-m", "tunenet.cli", "train", "--data", "x.npz", "--run-dir", "out",
+                          "--epochs", "1", "--quiet"], cwd=tmp_path, capture_output=True, text=True,
+                         env={**os.environ, "OPENBLAS_NUM_THREADS": "1"}, timeout=300)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert "valid sparse csr matrix of shape (30, 6)" in lines[0] and "dense X only" in lines[0]
+    assert not (tmp_path / "out").exists()

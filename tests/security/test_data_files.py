@@ -45,6 +45,17 @@ def npz_file(name: str, members: dict, compress: bool = True):
     return make
 
 
+def sparse_npz(name: str, **override):
+    """A ``scipy.sparse.save_npz``-layout archive of a 3x4 CSR matrix (plus ``y``), members replaced by ``override``."""
+    def make(ctx):
+        members = {"data": np.array([1.0, 2.0, 3.0]), "indices": np.array([0, 3, 1], dtype=np.int32),
+                   "indptr": np.array([0, 2, 2, 3], dtype=np.int32), "shape": np.array([3, 4]),
+                   "format": np.array("csr"), "y": np.array([0, 1, 0])}
+        members.update(override)
+        return npz(ctx.dir / name, {f"{k}.npy": npy_bytes(v) for k, v in members.items()}).name
+    return make
+
+
 def lying_header(shape, descr="<f4"):
     return npy_header(shape, descr) + b"\x00" * 64
 
@@ -140,6 +151,13 @@ CASES = [
     Case("parquet-garbage", train(text_file("bad.parquet", b"PAR1" + b"\xff" * 100)), "not a readable Parquet", "out"),
     Case("parquet-list-column", train(parquet(list_column)), "not supported", "out"),
     Case("parquet-5000-categories", train(parquet(many_categories)), "5,000 distinct categories", "out"),
+    # .npz in scipy.sparse.save_npz layout
+    Case("sparse-npz-index-out-of-range", train(sparse_npz("s.npz", indices=np.array([0, 9, 1], dtype=np.int32))),
+         r"'indices' holds 9 at position 1; expected 0\.\.3", "out"),
+    Case("sparse-npz-indptr-lies-about-nnz", train(sparse_npz("s.npz", indptr=np.array([0, 2, 2, 2**30]))),
+         "'indptr' must rise from 0 to 3", "out"),
+    Case("sparse-npz-shape-claims-huge-rows", train(sparse_npz("s.npz", shape=np.array([2**40, 4]))),
+         "'indptr' has 4 entries; a csr matrix of shape", "out"),
     # .npz
     Case("npz-header-lies-6-gib", train(npz_file("lie.npz", {"X.npy": lying_header((40_000, 40_000)),
                                                            "y.npy": npy_bytes(np.zeros(2))})),

@@ -33,7 +33,7 @@ from .encoding import (
     infer_table_encoding,
 )
 from .idx import read_idx
-from .npz import read_npz_arrays
+from .npz import is_sparse_archive, read_npz_arrays, require, sparse_matrix
 from .table_notes import check_missing, table_read_notes, table_warnings, target_warnings
 from .tables import CSV_SUFFIXES, PARQUET_SUFFIXES, read_columns
 from .validation import CLASSIFICATION, ArrayWhere, check_features, check_same_length, check_two_classes
@@ -81,7 +81,14 @@ def load_table(path_or_frame, target: str | None = None, task: str | None = None
 
 def load_npz(path: str | os.PathLike, task: str | None = None, name: str | None = None) -> Dataset:
     """An ``.npz`` file with ``X`` and ``y`` (and optionally ``X_test``/``y_test``) as a :class:`Dataset`."""
-    arrays, source = read_npz_arrays(path)
+    arrays, source = read_npz_arrays(path, required=())
+    if is_sparse_archive(arrays):
+        X = sparse_matrix(arrays, source)
+        raise DataError(f"{source}: a valid sparse {X.format} matrix of shape {X.shape} with {X.nnz} stored values, "
+                        "but tunenet train/predict take dense X only (the split, scaler, health monitor and "
+                        "reference model are dense); train on it in Python with tunenet.MLPClassifier / "
+                        "MLPRegressor, which accept CSR/CSC, or save dense arrays with np.savez(path, X=X, y=y)")
+    require(arrays, ("X", "y"), source)
     X = check_features(arrays["X"], ArrayWhere("X", source))
     y, task, classes = encode_target(arrays["y"].ravel() if arrays["y"].ndim == 2 and arrays["y"].shape[1] == 1
                                      else arrays["y"], task, ArrayWhere("y", source))

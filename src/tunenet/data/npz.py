@@ -104,8 +104,67 @@ def read_npz_arrays(path: str | os.PathLike, required: Sequence[str] = ("X", "y"
         raise DataError(f"{source}: not a readable .npz file (a zip archive of .npy arrays): {exc}") from None
     except (OSError, EOFError, NotImplementedError, RuntimeError) as exc:  # CRC errors, encrypted members
         raise DataError(f"{source}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
+    require(arrays, required, source)
+    return arrays, source
+
+
+def require(arrays: dict, required: Sequence[str], source: str) -> None:
+    """A DataError naming the first of ``required`` that is not among ``arrays``."""
     missing = [k for k in required if k not in arrays]
     if missing:
-        raise DataError(f"{path}: no array {missing[0]!r} (found: {', '.join(arrays) or 'none'}); "
+        raise DataError(f"{source}: no array {missing[0]!r} (found: {', '.join(arrays) or 'none'}); "
                         f"save it with np.savez(path, {', '.join(f'{k}={k}' for k in required)})")
-    return arrays, source
+
+
+SPARSE_MEMBERS = ("data", "indices", "indptr", "shape", "format")
+
+
+def is_sparse_archive(arrays: dict) -> bool:
+    """Whether the archive is a ``scipy.sparse.save_npz`` matrix (members data/indices/indptr/shape/format)."""
+    return "X" not in arrays and all(k in arrays for k in SPARSE_MEMBERS)
+
+
+def sparse_matrix(arrays: dict, source: str):
+    """The CSR/CSC matrix of a ``scipy.sparse.save_npz`` archive, every member checked first.
+
+    ``format`` must be ``csr`` or ``csc``; ``shape`` two non-negative integers
+    ``(m, n)``; ``indptr`` ``major + 1`` non-decreasing integers from 0 to
+    ``nnz`` (``major`` = m for CSR, n for CSC); ``indices`` ``nnz`` integers
+    in ``[0, minor)``; ``data`` ``nnz`` finite numbers. The members were
+    already read with the bounds of :func:`read_npz_arrays` (no pickle, sizes
+    checked before allocation); the matrix is built without densifying.
+    """
+    from scipy import sparse
+
+    fmt = arrays["format"]
+    fmt = fmt.item() if fmt.shape == () else None
+    fmt = fmt.decode("ascii", "replace") if isinstance(fmt, bytes) else fmt
+    if fmt not in ("csr", "csc"):
+        raise DataError(f"{source}: sparse member 'format' is {fmt!r}; expected 'csr' or 'csc'")
+    shape = arrays["shape"]
+    if shape.shape != (2,) or shape.dtype.kind not in "iu" or np.any(shape < 0):
+        raise DataError(f"{source}: sparse member 'shape' must be two non-negative integers, got {shape.tolist()!r}")
+    m, n = (int(v) for v in shape)
+    major, minor = (m, n) if fmt == "csr" else (n, m)
+    data, indices, indptr = arrays["data"], arrays["indices"], arrays["indptr"]
+    for key, arr, kinds in (("indices", indices, "iu"), ("indptr", indptr, "iu"), ("data", data, "biuf")):
+        if arr.ndim != 1 or arr.dtype.kind not in kinds:
+            raise DataError(f"{source}: sparse member {key!r} must be 1-D {'integers' if kinds == 'iu' else 'numbers'}"
+                            f", got shape {arr.shape} {arr.dtype}")
+    nnz = data.shape[0]
+    if indptr.shape[0] != major + 1:
+        raise DataError(f"{source}: sparse member 'indptr' has {indptr.shape[0]} entries; a {fmt} matrix of "
+                        f"shape {(m, n)} needs {major + 1}")
+    if indices.shape[0] != nnz:
+        raise DataError(f"{source}: sparse members 'indices' ({indices.shape[0]}) and 'data' ({nnz}) differ in length")
+    if indptr[0] != 0 or indptr[-1] != nnz or np.any(np.diff(indptr.astype(np.int64)) < 0):
+        raise DataError(f"{source}: sparse member 'indptr' must rise from 0 to {nnz} (the number of stored values)")
+    bad = np.flatnonzero((indices < 0) | (indices >= minor))
+    if bad.size:
+        raise DataError(f"{source}: sparse member 'indices' holds {indices[bad[0]].item()} at position {bad[0]}; "
+                        f"expected 0..{minor - 1}")
+    bad = np.flatnonzero(~np.isfinite(data)) if data.dtype.kind == "f" else np.empty(0, int)
+    if bad.size:
+        raise DataError(f"{source}: sparse member 'data' holds a non-finite value at position {bad[0]}")
+    build = sparse.csr_matrix if fmt == "csr" else sparse.csc_matrix
+    return build((data, indices, indptr), shape=(m, n))
