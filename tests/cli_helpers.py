@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 
 TUNENET = [sys.executable, "-m", "tunenet.cli"]
 
@@ -21,3 +22,14 @@ def popen(*args, cwd=None, env=None):
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
     return subprocess.Popen([*TUNENET, *map(str, args)], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=full_env, stdin=subprocess.DEVNULL)
+
+
+def wait_for(predicate, timeout, interval=0.05):
+    """Poll ``predicate()`` until it returns something truthy (returned) or ``timeout`` seconds pass (fail)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")

@@ -12,7 +12,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from cli_helpers import popen, tunenet
+from cli_helpers import popen, tunenet, wait_for
 from tunenet.tune.study import make_storage, origin_of
 
 NO_KERNELS = {"TUNENET_KERNELS": "0"}  # tiny trials: skip loading numba in every (re)started worker
@@ -51,16 +51,6 @@ def alive(pid):
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
-
-
-def wait_for(predicate, timeout, interval=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
 
 
 def running_pids(study_dir):

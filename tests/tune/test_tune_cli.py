@@ -3,7 +3,6 @@
 import json
 import os
 import signal
-import time
 import uuid
 
 import optuna
@@ -11,7 +10,7 @@ import pytest
 import yaml
 from optuna.trial import TrialState
 
-from cli_helpers import popen, tunenet
+from cli_helpers import popen, tunenet, wait_for
 from tunenet.tune.study import make_storage
 
 QUICK = ["--data", "moons", "--epochs", "4", "--quiet"]
@@ -95,16 +94,6 @@ def test_tune_errors_exit_2_with_one_line(tmp_path):
     assert cold.stderr.strip().startswith("error: --warm-start no-such-study: no study there")
     assert tunenet("tune", *QUICK, "--trials", "1", "--rounds", "2", cwd=tmp_path, check=2)
     assert tunenet("tune", "--data", "no-such-dataset", cwd=tmp_path, check=2)
-
-
-def wait_for(predicate, timeout, interval=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
 
 
 def test_sigkill_of_a_worker_loses_only_its_trial(tmp_path):
