@@ -7,6 +7,7 @@ import optuna
 import pytest
 
 from tunenet import ConfigError
+from tunenet.tune.median_pruner import NoiseAwareMedianPruner
 from tunenet.tune.noise import top_and_beaten
 from tunenet.tune.search import TrialSeededRandomSampler, derive_seed, make_pruner, make_sampler, open_next_round
 from tunenet.tune.space import Choice, LogUniform, SearchSpace, Uniform, default_space
@@ -113,6 +114,27 @@ def test_the_median_pruner_waits_for_a_minimum_of_trials_at_the_epoch():
         make_pruner("median", 80, min_trials=0)
 
 
+def _judged_at_epoch_12(value, dev_rows):
+    """Whether ``--prune median`` stops a trial at ``value`` on epoch 12 against 6 completed trials (median 0.68)."""
+    study = optuna.create_study(direction="maximize", pruner=make_pruner("median", 100))
+    for at_12 in (0.63, 0.67, 0.67, 0.69, 0.72, 0.75):  # MNIST-1D round 1 at epoch 12: median 0.68
+        study.add_trial(optuna.trial.create_trial(value=0.85, intermediate_values={12: at_12}))
+    trial = study.ask()
+    if dev_rows is not None:
+        trial.set_user_attr("dev_rows", dev_rows)
+    trial.report(value, 12)
+    return bool(trial.should_prune())
+
+
+def test_the_median_pruner_prunes_only_a_trial_clearly_below_the_median():
+    """One SE of the median on 800 dev rows is 1.65 points: 0.665 is a tie with 0.68, 0.60 is beaten."""
+    assert _judged_at_epoch_12(0.665, dev_rows=800) is False  # 12 rows below the median: noise
+    assert _judged_at_epoch_12(0.600, dev_rows=800) is True
+    assert _judged_at_epoch_12(0.665, dev_rows=100_000) is True  # SE 0.15 points: a real gap
+    assert _judged_at_epoch_12(0.665, dev_rows=None) is True  # no SE known: Optuna's median rule
+    assert _judged_at_epoch_12(0.700, dev_rows=800) is False  # above the median
+
+
 def test_the_pruner_minimum_is_a_study_setting(tmp_path):
     from tunenet.config import RunConfig
     from tunenet.tune.study import load_study, make_storage, settings_of
@@ -128,7 +150,7 @@ def test_derived_seeds_differ_and_repeat():
     assert len({derive_seed(0, i) for i in range(100)}) == 100
 
 
-@pytest.mark.parametrize("name,cls", [("none", optuna.pruners.NopPruner), ("median", optuna.pruners.MedianPruner),
+@pytest.mark.parametrize("name,cls", [("none", optuna.pruners.NopPruner), ("median", NoiseAwareMedianPruner),
                                       ("asha", optuna.pruners.SuccessiveHalvingPruner),
                                       ("hyperband", optuna.pruners.HyperbandPruner)])
 def test_pruners(name, cls):

@@ -113,7 +113,9 @@ def make_pruner(name: str, epochs: int, min_trials: int = PRUNE_MIN_TRIALS):
     The median pruner also waits until ``min_trials`` completed trials have
     reported the epoch at hand (Optuna's ``n_min_trials``): with early
     stopping few trials reach late epochs, and a median of one trial's value
-    is that trial, not a median (``--prune-min-trials``).
+    is that trial, not a median (``--prune-min-trials``), and prunes only a
+    trial more than one standard error of the dev accuracy below that median
+    (:class:`~tunenet.tune.median_pruner.NoiseAwareMedianPruner`).
     ``doctor`` (alone or as ``asha+doctor``) is not an Optuna pruner but a training callback
     (:class:`~tunenet.tune.doctor_pruner.DoctorPruner`, added by :func:`run_trial`); here it stands for
     the Optuna pruner beside it (none when alone).
@@ -127,7 +129,9 @@ def make_pruner(name: str, epochs: int, min_trials: int = PRUNE_MIN_TRIALS):
     if name == "median":
         if isinstance(min_trials, bool) or not isinstance(min_trials, int) or min_trials < 1:
             raise ConfigError(f"--prune-min-trials must be a positive integer, got {min_trials!r}")
-        return optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=warmup, n_min_trials=min_trials)
+        from .median_pruner import NoiseAwareMedianPruner
+
+        return NoiseAwareMedianPruner(n_startup_trials=4, n_warmup_steps=warmup, n_min_trials=min_trials)
     if name == "asha":
         return optuna.pruners.SuccessiveHalvingPruner(min_resource=warmup, reduction_factor=3)
     if name == "hyperband":
@@ -294,6 +298,8 @@ def run_trial(study: optuna.Study, trial, r: int, settings: dict, data_for, stud
             reporter = OptunaReporter(trial, metric, deadline=settings.get("deadline"))
             doctor = [DoctorPruner(default_after(config.epochs))] if split_prune(settings["prune"])[1] else []
             data = data_for(config)
+            if metric == "dev_accuracy" and data.y_dev is not None:  # n of the binomial SE (median pruner)
+                storage.set_trial_user_attr(trial._trial_id, "dev_rows", int(len(data.y_dev)))
             result = train_run(config, trial_dir(study_dir, trial.number), callbacks=[*doctor, reporter],
                                progress=False, data=data, checkpoint=False, report=False)
         except optuna.TrialPruned as exc:
