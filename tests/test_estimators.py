@@ -48,7 +48,7 @@ def digits_data():
 # max_iter=100 is what scikit-learn's own test suite passes to its MLPs; everything else is default.
 # The second pair trains in float64 (the precision scikit-learn's MLP uses on these float64 inputs),
 # the third turns on tunenet's own features. The sample-weight checks run on every configuration and
-# pass in float64 without dropout; the only expected failures are listed, with their reason, in
+# pass in float32 and float64 without dropout; the only expected failures are listed, with their reason, in
 # _expected_failed_checks. The only skips come from scikit-learn itself
 # (check_decision_proba_consistency: "does not have a decision_function method", like sklearn's
 # MLPClassifier; check_array_api_input: "SCIPY_ARRAY_API is not set", run with it set by
@@ -66,31 +66,19 @@ CHECKED = [
 
 
 def _expected_failed_checks(estimator):
-    """Checks that cannot pass, with the measured reason (none for float64 configurations).
+    """Checks that cannot pass, with the reason: the sample-weight equivalence checks with dropout only.
 
-    The default float32 Adam fits (no dropout: ``keep_prob=1.0`` by default) of 15 weighted rows and
-    of the same rows repeated differ only by float32 rounding of the batch reductions (the loss
-    gradient is summed over a different number of rows in a different order), which 100 Adam steps
-    carry into the outputs: max relative difference 2.8e-7 (classifier, dense), 1.5e-7 (classifier,
-    sparse), 1.1e-7 (regressor, dense) against the checks' rtol=1e-7; the regressor's sparse check
-    passes, so it is not listed. Dropout draws different masks for a repeated row than for a
-    weighted one, so a dropout model fails them in any precision. scikit-learn runs these checks on
-    its own MLPs only with solver='lbfgs' (classifier) and solver='sgd', tol=1e-2 (regressor); with
-    those parameters tunenet's default float32 estimators pass them
-    (test_sample_weight_checks_pass_with_sklearns_own_mlp_parameters).
+    The default float32 estimators pass them: their small training steps compute in float64
+    (``FLOAT64_STEP_LIMIT``), so 15 weighted rows and the same rows repeated give the same float32
+    gradients (test_float64_steps_make_weights_equal_repeated_rows). Dropout draws different masks for a
+    repeated row than for a weighted one (and batch norm's batch statistics count rows, not weights), so
+    those configurations fail them in any precision; scikit-learn's MLPs have neither.
     """
-    params = estimator.get_params()
-    if params["keep_prob"] != 1.0:
+    if estimator.get_params()["keep_prob"] != 1.0:
         reason = "dropout masks differ between repeated and weighted rows"
         return {"check_sample_weight_equivalence_on_dense_data": reason,
                 "check_sample_weight_equivalence_on_sparse_data": reason}
-    if params["dtype"] in ("float64", np.float64):
-        return {}
-    reason = "float32 rounding of repeated vs weighted rows reaches rtol=1e-7 after 100 Adam steps"
-    failing = {"check_sample_weight_equivalence_on_dense_data": reason}
-    if isinstance(estimator, MLPClassifier):
-        failing["check_sample_weight_equivalence_on_sparse_data"] = reason
-    return failing
+    return {}
 
 
 @parametrize_with_checks(CHECKED, expected_failed_checks=_expected_failed_checks)

@@ -29,6 +29,12 @@ from .stopping import SklearnStopping
 
 ESTIMATOR_FORMAT_VERSION = 1
 
+#: a float32 estimator's training step of at most this many ``batch rows * parameters`` computes in float64
+#: (:meth:`tunenet.nn.Sequential.loss_and_grads`), so that a row of weight k trains exactly as k copies of it
+#: (scikit-learn's sample-weight equivalence checks). Measured in docs/estimators.md: at most ~1.4x the float32
+#: step's CPU time below this size, a few tens of microseconds; larger steps stay float32.
+FLOAT64_STEP_LIMIT = 250_000
+
 def _blas_threads() -> int:
     """The BLAS thread count in force now, so that an enclosing ``threadpool_limits`` is respected."""
     counts = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
@@ -288,6 +294,7 @@ class _BaseMLP(BaseEstimator):
 
     def _make_trainer(self, batch: int, seed: int, stopper: SklearnStopping) -> Trainer:
         model, lr = self.model_, float(self.learning_rate_init)
+        model.float64_step_limit = FLOAT64_STEP_LIMIT
         name, kwargs = self.optimizer, {}
         if name is None and self.solver == "adam":
             name = "adam"

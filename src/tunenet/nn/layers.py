@@ -42,6 +42,19 @@ from .parameter import Parameter
 MAX_BUFFERS = 16
 
 
+def sum_rows(a: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out[...] = a.sum(axis=0)``, accumulated in ``a``'s precision (float64 ``a`` into a float32 ``out``).
+
+    Returns the sum in ``a``'s precision (``out`` itself when the dtypes agree).
+    ``np.add.reduce(a, axis=0, out=out)`` alone would accumulate in ``out``'s dtype.
+    """
+    if a.dtype == out.dtype:
+        return np.add.reduce(a, axis=0, out=out)
+    total = np.add.reduce(a, axis=0)
+    out[...] = total
+    return total
+
+
 class Layer:
     """Base class: a parameter-free, state-free identity-shaped layer."""
 
@@ -164,14 +177,14 @@ class Dense(Layer):
 
     def backward(self, dout: np.ndarray) -> np.ndarray | None:
         if self.b is not None:
-            np.add.reduce(dout, axis=0, out=self.b.grad)            # db = sum_rows(dZ)
+            sum_rows(dout, self.b.grad)                             # db = sum_rows(dZ)
         return self.backward_products(dout)
 
     def backward_products(self, dz: np.ndarray) -> np.ndarray | None:
         """``dW = X.T @ dZ`` and (if ``propagate``) ``dX = dZ @ W.T``; ``db`` is the caller's."""
         W = self.W.value
-        if sparse.issparse(self._x):
-            self.W.grad[...] = self._x.T @ dz                       # dW = X.T @ dZ, X sparse
+        if sparse.issparse(self._x) or dz.dtype != self.W.grad.dtype:
+            self.W.grad[...] = self._x.T @ dz                       # dW = X.T @ dZ (X sparse, or in dZ's precision)
         else:
             np.matmul(self._x.T, dz, out=self.W.grad)               # dW = X.T @ dZ
         if not self.propagate:
@@ -196,7 +209,10 @@ class Dense(Layer):
         y = relu._y
         dz = self._buffer("dz", y.shape, np.result_type(dout, y))
         f = dz.dtype.type
-        relu_mask_db_kernel(dout, y, dz, self.b.grad, f(1), f(0))
+        db = self.b.grad if dz.dtype == self.b.grad.dtype else self._buffer("db", self.b.grad.shape, dz.dtype)
+        relu_mask_db_kernel(dout, y, dz, db, f(1), f(0))
+        if db is not self.b.grad:  # a float64 pass over float32 weights accumulates db in float64
+            self.b.grad[...] = db
         return self.backward_products(dz)
 
     def output_dim(self, n_in: int) -> int:
@@ -449,13 +465,13 @@ class BatchNorm(Layer):
         m = dout.shape[0]
         x_hat = self._x_hat
         work = np.multiply(dout, x_hat, out=self._buffer("work", dout.shape, np.result_type(dout, x_hat)))
-        np.add.reduce(work, axis=0, out=self.gamma.grad)            # dgamma = sum(dout * x_hat)
-        np.add.reduce(dout, axis=0, out=self.beta.grad)             # dbeta = sum(dout)
+        dgamma = sum_rows(work, self.gamma.grad)                    # dgamma = sum(dout * x_hat)
+        dbeta = sum_rows(dout, self.beta.grad)                      # dbeta = sum(dout)
         if not self.propagate:
             return None
-        # dx = gamma / sqrt(var + eps) * (dout - dbeta/m - x_hat * dgamma/m)
-        np.multiply(x_hat, self.gamma.grad / m, out=work)
-        dx = np.subtract(dout, self.beta.grad / m, out=self._buffer("dx", dout.shape, work.dtype))
+        # dx = gamma / sqrt(var + eps) * (dout - dbeta/m - x_hat * dgamma/m), with the sums in dout's precision
+        np.multiply(x_hat, dgamma / m, out=work)
+        dx = np.subtract(dout, dbeta / m, out=self._buffer("dx", dout.shape, work.dtype))
         dx -= work
         dx *= self.gamma.value * self._inv_std
         return dx

@@ -48,6 +48,10 @@ class Sequential:
         probability, or real values (regression).
     """
 
+    #: a float32 model's training step of ``rows * parameters`` at most this computes in float64 (see
+    #: :meth:`loss_and_grads`); 0, the default, keeps every step in float32. The estimators set it.
+    float64_step_limit = 0
+
     def __init__(self, layers: Sequence[Layer], output: str = "softmax") -> None:
         if output not in OUTPUTS:
             raise ConfigError(f"unknown output {output!r}; expected one of {', '.join(OUTPUTS)}")
@@ -176,9 +180,23 @@ class Sequential:
         rows when the fused softmax kernel computed it, else None. With
         ``sample_weight`` ``w`` the data loss is the weighted mean and the
         penalty's ``m`` is ``sum(w)`` (see :mod:`tunenet.nn.losses`).
+
+        Small float64 steps. When a float32 model's ``m * n_parameters`` is at
+        most ``float64_step_limit``, ``X`` is cast to float64 and the same
+        passes (fused kernels included) run in float64 over the float32
+        weights: logits, loss, ``dZ`` and every reduction (``dW = X.T @ dZ``,
+        ``db = sum_rows(dZ)``) in float64, the gradients rounded to float32
+        once, into ``flat_grads``. A product of two float32 numbers is exact in
+        float64, so the gradient then depends on the rows and their weights,
+        not on the batch's size, order or how BLAS blocks a narrow product
+        (float32 GEMM rows of an ``(m, 100) @ (100, 3)`` product change in
+        their last bit with ``m``): a row of weight 2 and two copies of it give
+        the same float32 gradient. The logits are then float64.
         """
         loss = loss or self.loss
         m = X.shape[0]
+        if self.dtype == np.float32 and m * self.n_parameters <= self.float64_step_limit:
+            X = X.astype(np.float64)  # a small step: float64 passes over the float32 weights
         if self._fused_head and type(loss) is SoftmaxCrossEntropy and getattr(y, "shape", None) == (m,) \
                 and y.dtype.kind in "iu" and sample_weight is None:
             out = X
@@ -187,7 +205,11 @@ class Sequential:
             last = self.layers[-1]
             logits = last.forward_product(out)
             dlogits = last._buffer("dlogits", logits.shape, logits.dtype)
-            data_loss, self.last_correct = loss.fused_data_loss(logits, last.b.value, y, dlogits, last.b.grad)
+            db = last.b.grad if logits.dtype == last.b.grad.dtype else last._buffer("db", last.b.grad.shape,
+                                                                                      logits.dtype)
+            data_loss, self.last_correct = loss.fused_data_loss(logits, last.b.value, y, dlogits, db)
+            if db is not last.b.grad:
+                last.b.grad[...] = db
             grad = last.backward_products(dlogits)
             for backward in self._head_backward:
                 grad = backward(grad)
