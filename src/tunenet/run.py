@@ -330,7 +330,9 @@ def _train(config: RunConfig, run_dir: Path | None, continuing: bool, callbacks,
     if run_dir is not None:
         save_config_once()
         with writing_status(progress, "writing the model, curves and metrics"):
-            write_run_outputs(run_dir, config, model, data, trainer, metrics)
+            # a tuner's trial (report=False) draws no curves: a plot costs about 0.2 s, more than a digits
+            # trial's training; the study draws its best model's (tune.results.finalize)
+            write_run_outputs(run_dir, config, model, data, trainer, metrics, curves=report)
             findings = diagnose_run(run_dir)
             if (report if lr_range is None else lr_range) and any(f.kind in (LR_HIGH, LR_LOW) for f in findings):
                 metrics["lr_range"] = lr_range_suggestion(config, data)
@@ -437,7 +439,7 @@ def writing_status(progress: bool | None, what: str):
 
 
 def write_run_outputs(run_dir: Path, config: RunConfig, model: Sequential, data: PreparedData, trainer: Trainer,
-                      metrics: dict) -> None:
+                      metrics: dict, curves: bool = True) -> None:
     ds = data.dataset
     meta = {"config": config.to_dict(), "preprocessing": data.scaler.to_dict(), "classes": ds.class_names,
             "feature_names": ds.feature_names, "encoding": getattr(ds, "encoding", None), "task": ds.task,
@@ -445,10 +447,14 @@ def write_run_outputs(run_dir: Path, config: RunConfig, model: Sequential, data:
             "target_preprocessing": data.target_scaler.to_dict() if data.target_scaler is not None else None}
     save_model(model, run_dir / "model.safetensors", metadata=meta)
     atomic_write_text(run_dir / "metrics.json", json.dumps(_jsonable(metrics), indent=2))
-    if len(trainer.history):
-        # drawn once, with the report's smoothing: report.html embeds this file (plots cost most of a small run)
-        plot_learning_curves(trainer.history, run_dir / "curves.png", title=f"{ds.name}: learning curves",
-                             smooth_beta=CURVES_SMOOTHING)
+    if curves and len(trainer.history):
+        draw_curves(trainer.history, run_dir, ds.name)
+
+
+def draw_curves(history, run_dir: Path, name: str) -> None:
+    """``curves.png``, drawn once with the report's smoothing: ``report.html`` embeds this file."""
+    plot_learning_curves(history, run_dir / "curves.png", title=f"{name}: learning curves",
+                         smooth_beta=CURVES_SMOOTHING)
 
 
 def _jsonable(obj):

@@ -35,6 +35,9 @@ def test_tune_two_rounds_writes_best_config_report_and_importance(tmp_path):
     assert {"test_accuracy", "dev_accuracy"} <= set(best["metrics"])
     assert best["retrained"] is False and (study_dir / "best-model" / "model.safetensors").is_file()
     assert (study_dir / "report.html").is_file() and (study_dir / "parameters.png").is_file()
+    # trials draw no learning curves (a plot costs more than a small trial); the kept best model has them
+    assert not list((study_dir / "trials").glob("*/curves.png"))
+    assert (study_dir / "best-model" / "curves.png").read_bytes().startswith(b"\x89PNG")
     assert summary["importance_basis"] == {"round": 1, "trials": 4, "minimum": 20, "indicative": True}
     assert "fANOVA over 4 trials of round 1; indicative: fewer than 20" in (study_dir / "report.html").read_text()
     assert "# best trial #" in (study_dir / "best.yaml").read_text()  # comments; the file still loads (below)

@@ -125,6 +125,11 @@ def finalize(study: optuna.Study, study_dir: Path, progress: bool = False) -> di
     if refit is None and (kept / "model.safetensors").is_file() and (kept / "metrics.json").is_file():
         shutil.copytree(kept, fresh)
         metrics, retrained = json.loads((fresh / "metrics.json").read_text()), False
+        if not (fresh / "curves.png").is_file() and (fresh / "history.csv").is_file():  # trials draw none
+            from ..run import draw_curves
+            from ..train import History
+
+            draw_curves(History.read_csv(fresh / "history.csv"), fresh, Path(str(config.data)).stem)
     else:  # a refit, or the best trial ran on another machine: train it here (same seed, same result)
         # with the study's BLAS thread count, as its trials trained: every core's threads on a shared machine
         # made one MNIST-1D refit several times slower per epoch than its trials (and a retrain differ in last bits)
