@@ -155,9 +155,38 @@ def test_argument_errors_are_one_line_and_exit_2(args, expected, tmp_path):
     assert not (tmp_path / "r").exists()
 
 
-def test_table_options_on_a_built_in_dataset_are_refused(tmp_path):
-    r = tunenet("train", "--data", "moons", "--categorical", "x0", "--run-dir", tmp_path / "r", check=2)
-    assert "categorical" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+@pytest.mark.parametrize("command", ["train", "lr-find", "tune"])
+@pytest.mark.parametrize("flag, value", [("--target", "foo"), ("--task", "regression"), ("--categorical", "x0"),
+                                         ("--drop", "x0"), ("--delimiter", ";")])
+def test_table_options_on_a_built_in_dataset_are_refused_in_the_clis_words(command, flag, value, tmp_path):
+    where = {"train": ["--run-dir", tmp_path / "r"], "lr-find": ["--plot", tmp_path / "r"],
+             "tune": ["--root", tmp_path / "s"]}[command]
+    r = tunenet(command, "--data", "digits", flag, value, *where, cwd=tmp_path, check=2)
+    assert r.stderr == (f"error: {flag} applies to table files (CSV, TSV, Parquet); the built-in dataset 'digits' "
+                        "has its own target and features\n")
+    assert not (tmp_path / "r").exists() and not (tmp_path / "s").exists()
+
+
+def test_table_options_from_a_config_file_are_named_as_the_file_spells_them(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("data: moons\ncategorical: [x0]\n")
+    r = tunenet("train", "--config", config, "--run-dir", tmp_path / "r", check=2)
+    assert r.stderr == (f"error: option 'categorical' in {config} applies to table files (CSV, TSV, Parquet); "
+                        "the built-in dataset 'moons' has its own target and features\n")
+    # the same option given as a flag is named as the flag, even with a config file
+    r = tunenet("train", "--config", config, "--target", "y", "--run-dir", tmp_path / "r", check=2)
+    assert r.stderr.startswith("error: --target applies to table files")
+
+
+def test_an_npz_file_takes_task_but_not_target(tmp_path):
+    data = tmp_path / "a.npz"
+    np.savez(data, X=np.random.default_rng(0).normal(size=(40, 2)), y=np.arange(40) % 2)
+    r = tunenet("train", "--data", data, "--target", "y", "--run-dir", tmp_path / "r", check=2)
+    assert r.stderr == (f"error: --target applies to table files (CSV, TSV, Parquet); the NPZ file '{data}' holds "
+                        "its own X and y (it takes --task only)\n")
+    r = tunenet("train", "--data", data, "--task", "regression", *FAST, "--run-dir", tmp_path / "r", "--quiet",
+                check=0)
+    assert "-> regression" in r.stdout
 
 
 def test_not_a_terminal_prints_a_line_per_epoch_and_paths_unwrapped(tmp_path):

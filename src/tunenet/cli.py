@@ -187,6 +187,52 @@ def config_overrides(args: argparse.Namespace) -> dict:
     return {k: v for k, v in vars(args).items() if k in FIELD_NAMES}
 
 
+def config_from_args(args: argparse.Namespace, defaults: dict | None = None):
+    """The :class:`~tunenet.config.RunConfig` of ``--config`` (if given) with the flags on top of ``defaults``.
+
+    Table options (``--target``, ``--task``, ...) given for data that has its own target are refused in the CLI's
+    words (:func:`check_table_options`).
+    """
+    from .config import RunConfig, from_dict, load_config
+
+    overrides = {**(defaults or {}), **config_overrides(args)}
+    config = load_config(args.config, overrides) if args.config else from_dict(overrides, base=RunConfig())
+    check_table_options(config, set(config_overrides(args)), args.config)
+    return config
+
+
+#: the options that only a table (CSV, TSV, Parquet) takes, in the order a message names them
+TABLE_OPTIONS = ("target", "task", "categorical", "drop", "delimiter", "max_categories")
+
+
+def check_table_options(config, flags: set[str], config_file: str | None = None) -> None:
+    """Refuse a table option for a built-in dataset, an NPZ or IDX file: they have their own target and columns.
+
+    ``flags``: the option names given on the command line (the rest came from ``config_file``); the message
+    spells the option as the user did: ``--target`` or ``option 'target' in cfg.yaml``. Exit status 2.
+    """
+    from .data.datasets import accepted_options
+    from .run import table_options
+
+    given = table_options(config)
+    if not given:
+        return
+    known = accepted_options(config.data)
+    if known is None:  # not a dataset name nor a readable file: loading it says so
+        return
+    what, accepted = known
+    bad = [name for name in TABLE_OPTIONS if name in given and name not in accepted]
+    if not bad:
+        return
+    name = bad[0]
+    spelled = ("--" + name.replace("_", "-")) if name in flags or not config_file \
+        else f"option {name!r} in {config_file}"
+    has = "holds its own X and y" if what.startswith("the NPZ") else "has its own target and features"
+    raise ConfigError(f"{spelled} applies to table files (CSV, TSV, Parquet); {what} {has}"
+                      + (f" (it takes {', '.join('--' + a for a in accepted if a in TABLE_OPTIONS)} only)"
+                         if any(a in TABLE_OPTIONS for a in accepted) else ""))
+
+
 def option_words(name: str, value) -> list[str]:
     """One config option as the command-line words that set it: ``("hidden", [64, 32])`` -> ``--hidden 64,32``."""
     flag = "--" + name.replace("_", "-")
@@ -230,15 +276,13 @@ def run_train(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    from .config import RunConfig, from_dict, load_config
     from .run import prepare_data, read_run_config, train_run
 
-    overrides = config_overrides(args)
     if args.resume:
         run_dir = Path(args.resume)
-        config = read_run_config(run_dir, overrides)
+        config = read_run_config(run_dir, config_overrides(args))
     else:
-        config = load_config(args.config, overrides) if args.config else from_dict(overrides, base=RunConfig())
+        config = config_from_args(args)
         name = Path(config.data).stem if "/" in config.data or "." in config.data else config.data
         run_dir = Path(args.run_dir or f"runs/{name}-{time.strftime('%Y%m%d-%H%M%S')}")
     from rich.console import Console
@@ -283,8 +327,9 @@ def print_metrics(result) -> None:
     console = Console()
     if result.run_dir is not None:  # a path on a line of its own, never wrapped
         print(f"run {result.run_dir}", flush=True)
-    table = Table(title=f"{m['epochs']} epochs"
-                        + (f", best epoch {m['best_epoch']} restored" if "best_epoch" in m else ""))
+    print(f"{m['epochs']} epochs" + (f", best epoch {m['best_epoch']} restored" if "best_epoch" in m else ""),
+          flush=True)  # a line of its own: a table's title is wrapped to the table's width
+    table = Table()
     scores = ["accuracy"] if "r2" not in {k.partition("_")[2] for k in m} else ["r2", "rmse", "mae"]
     table.add_column("split")
     table.add_column("loss", justify="right")
@@ -300,7 +345,7 @@ def print_metrics(result) -> None:
                  else "loss: 1/2 MSE in the target's units")
         console.print(f"{final}: R² {_number(m.get(f'{final}_r2'))}, RMSE {_number(m.get(f'{final}_rmse'))}, "
                       f"MAE {_number(m.get(f'{final}_mae'))} (RMSE and MAE in the target's units; {units})",
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
     print_run_findings(console, result.run_dir, m)
     if result.run_dir is not None and (result.run_dir / "report.html").is_file():
         print(f"report: {result.run_dir / 'report.html'}", flush=True)
@@ -447,6 +492,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `tunenet predict RUN FILE | head`: the reader has gone, nothing left to say
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at interpreter exit
+        return 141
     except Exception as exc:  # an internal failure: say so, exit 1
         if args.debug:
             raise

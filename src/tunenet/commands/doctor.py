@@ -160,16 +160,14 @@ def add_lr_find_arguments(p: argparse.ArgumentParser) -> None:
 def run_lr_find(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from ..cli import config_overrides, print_data_summary, suggested_command
-    from ..config import RunConfig, from_dict, load_config
+    from ..cli import config_from_args, print_data_summary, suggested_command
     from ..diagnose import lr_range_test
     from ..diagnose.lr_range import check_settings
     from ..errors import ConfigError
     from ..report.plots import plot_lr_range
     from ..run import build_model, build_optimizer, prepare_data
 
-    overrides = config_overrides(args)
-    config = load_config(args.config, overrides) if args.config else from_dict(overrides, base=RunConfig())
+    config = config_from_args(args)
     check_settings(args.lr_min, args.lr_max, args.steps, config.batch_size)
     if not 0 <= args.smoothing < 1:
         raise ConfigError(f"--smoothing must be in [0, 1), got {args.smoothing}")

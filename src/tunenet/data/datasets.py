@@ -116,6 +116,25 @@ def _check_options(what: str, loader: Callable, options: dict, skip_first: bool 
         raise ConfigError(f"unknown option {unknown[0]!r} for {what} (accepted: {', '.join(accepted) or 'none'})")
 
 
+def accepted_options(name_or_path: str | os.PathLike) -> tuple[str, list[str]] | None:
+    """What ``name_or_path`` is, in words (``"the built-in dataset 'digits'"``), and the loader options it takes.
+
+    None when it is neither a registered name nor an existing path of a known type (:func:`load` says why).
+    """
+    entry = _entry(name_or_path)
+    if entry is not None:
+        return f"the built-in dataset {entry.name!r}", list(inspect.signature(entry.loader).parameters)
+    path = Path(name_or_path)
+    try:
+        loader = loader_for(path) if path.exists() else None
+    except DataError:
+        return None
+    if loader is None:
+        return None
+    kind = {"load_npz": "the NPZ file", "load_idx": "the IDX data"}.get(loader.__name__, "the file")
+    return f"{kind} {os.fspath(path)!r}", list(inspect.signature(loader).parameters)[1:]
+
+
 def load(name_or_path: str | os.PathLike, **options) -> Dataset:
     """Load a dataset by name (``"fashion-mnist"``, ``"moons"``, ...) or from a file.
 
