@@ -1,12 +1,14 @@
 """One message per mistake, ``tunenet evaluate``, ``study list`` and the study's objective name, through subprocess."""
 
 import json
+import os
+import subprocess
 
 import numpy as np
 import optuna
 import pytest
 
-from cli_helpers import tunenet
+from cli_helpers import TUNENET, tunenet
 from tunenet.tune.study import make_storage
 
 FAST = ["--hidden", "8", "--epochs", "3", "--batch-size", "16", "--quiet"]
@@ -90,6 +92,27 @@ def test_study_list_predict_on_a_study_and_the_objective_name(tmp_path):
     assert r.stderr.strip() == (f"error: {study_dir}: is a study directory, not a run; its best model is the run "
                                 f"directory {study_dir / 'best-model'}")
     assert tunenet("predict", study_dir / "best-model", new, check=0).stdout.startswith("prediction,")
+
+
+@pytest.mark.parametrize("command", [["study", "show"], ["study", "export"], ["tune", "--resume"], ["dashboard"]])
+def test_a_missing_study_is_one_line_and_creates_nothing(tmp_path, command):
+    r = tunenet(*command, "nope", cwd=tmp_path, check=2)
+    assert r.stderr == ("error: no study 'nope': no studies/nope/journal.log (`tunenet study list --root studies` "
+                        "lists the studies there; --storage URL for one in a database)\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path):
+    data = write_csv(tmp_path / "t.csv", rows=60)
+    tunenet("train", "--data", data, *FAST, "--run-dir", tmp_path / "r", check=0)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # `tunenet predict ... | head -1`, once head has gone
+    try:
+        r = subprocess.run([*TUNENET, "predict", str(tmp_path / "r"), str(data)], stdout=write_end,
+                           stderr=subprocess.PIPE, text=True, timeout=300)
+    finally:
+        os.close(write_end)
+    assert (r.returncode, r.stderr) == (141, "")  # not "internal error: BrokenPipeError"
 
 
 def test_a_study_created_for_remote_workers_prints_the_worker_command(tmp_path):

@@ -65,6 +65,9 @@ def test_refit_trains_the_best_configuration_on_train_and_dev_for_its_best_epoch
     # --resume --refit on the finished study: no new trial, the best configuration refit on train + dev
     out = tunenet("tune", "--resume", study_dir, "--refit", "--quiet", cwd=tmp_path, check=0).stdout
     assert len(study_trials(study_dir)) == 2
+    # a resumed study says what it reads, as a fresh one does
+    assert out.startswith("data: moons, 1,000 rows; target y -> classification, 2 classes (0, 1)\nfeatures: 2\n")
+    assert f"best configuration: trial #{kept['trial']}\n" in out  # a line, not a title wrapped to the table
     best = json.loads((study_dir / "summary.json").read_text())["best"]
     assert best["trial"] == kept["trial"] and best["retrained"] is True
     trial = next(t for t in study_trials(study_dir) if t.number == best["trial"])
@@ -97,6 +100,18 @@ def test_tune_errors_exit_2_with_one_line(tmp_path):
     assert cold.stderr.strip().startswith("error: --warm-start no-such-study: no study there")
     assert tunenet("tune", *QUICK, "--trials", "1", "--rounds", "2", cwd=tmp_path, check=2)
     assert tunenet("tune", "--data", "no-such-dataset", cwd=tmp_path, check=2)
+
+
+@pytest.mark.parametrize("flag, value", [("--trials", "5"), ("--rounds", "1"), ("--sampler", "tpe"),
+                                         ("--prune", "asha"), ("--lr", "0.1"), ("--epochs", "9")])
+def test_resume_refuses_options_of_a_new_study_instead_of_ignoring_them(flag, value, tmp_path):
+    study_dir = tmp_path / "s"
+    study_dir.mkdir()
+    r = tunenet("tune", "--resume", study_dir, flag, value, cwd=tmp_path, check=2)
+    assert r.stderr == (f"error: {flag} applies to a new study; tunenet tune --resume {study_dir} continues the "
+                        f"study with its own budget, space and base configuration (see tunenet study show "
+                        f"{study_dir}); to search further from it, start a new one: tunenet tune --warm-start "
+                        f"{study_dir} --trials N\n")
 
 
 def test_sigkill_of_a_worker_loses_only_its_trial(tmp_path):

@@ -63,7 +63,8 @@ def print_result(result, out, seconds: float) -> None:
     console.print(table)
     console.print(result.reading, highlight=False, markup=False)
     files = ["table.md", "table.json", *result.figures]
-    console.print(f"\nwrote {', '.join(str(out / f) for f in files)}  ({seconds:.1f} s)", highlight=False)
+    console.print(f"\nwrote {', '.join(str(out / f) for f in files)}  ({seconds:.1f} s)", highlight=False,
+                  soft_wrap=True)  # paths are never wrapped
 
 
 COMMANDS = {

@@ -14,14 +14,14 @@ def add_tune_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--space", help="search space file (YAML/TOML: option: loguniform(1e-4, 1e-1) ...); "
                                    "default: the course's space (lr, beta, batch size, units, layers, decay, ...)")
     p.add_argument("--config", help="base configuration file; flags below fix options for every trial")
-    p.add_argument("--trials", type=int, default=30,
+    p.add_argument("--trials", type=int, default=None,
                    help="trials to finish (completed or pruned) over all rounds; failed ones do not count: a trial "
                         "whose worker was lost runs again, one that failed (diverged) is replaced (default: 30)")
-    p.add_argument("--rounds", type=int, default=2, help="coarse-to-fine rounds (default: 2)")
+    p.add_argument("--rounds", type=int, default=None, help="coarse-to-fine rounds (default: 2)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core; "
                                                               "0 only creates the study for remote workers)")
-    p.add_argument("--sampler", default="random", help="random (default) or tpe")
-    p.add_argument("--prune", default="none",
+    p.add_argument("--sampler", default=None, help="random (default) or tpe")
+    p.add_argument("--prune", default=None,
                    help="none (default), median, asha, hyperband, or doctor: stop a trial the doctor finds broken "
                         "(diverging, frozen, vanishing, dead, saturated) with its finding as the reason; combine "
                         "with +: asha+doctor")
@@ -50,14 +50,37 @@ def add_tune_arguments(p: argparse.ArgumentParser) -> None:
     add_config_arguments(p)
 
 
+#: ``tunenet tune`` options that shape a new study; a resumed study keeps its own (its stored settings)
+NEW_STUDY_OPTIONS = ("trials", "rounds", "sampler", "prune", "prune_min_trials", "space", "objective", "config",
+                     "study", "warm_start")
+
+
+def refuse_new_study_options(args: argparse.Namespace) -> None:
+    """``--resume`` with ``--trials``, ``--space``, ``--lr``...: one line saying it keeps its settings, exit 2.
+
+    Silently ignoring them would run a study other than the one asked for.
+    """
+    from ..cli import config_overrides
+    from ..errors import ConfigError
+
+    given = [name for name in NEW_STUDY_OPTIONS if getattr(args, name, None) is not None]
+    given += list(config_overrides(args))
+    if given:
+        flag = "--" + given[0].replace("_", "-")
+        raise ConfigError(f"{flag} applies to a new study; tunenet tune --resume {args.resume} continues the study "
+                          "with its own budget, space and base configuration (see tunenet study show "
+                          f"{args.resume}); to search further from it, start a new one: tunenet tune --warm-start "
+                          f"{args.resume} --trials N")
+
+
 def tune_defaults():
     """Fixed options for every trial unless given: 30 epochs with early stopping after 6."""
     return {"epochs": 30, "early_stopping": 6}
 
 
 def run_tune(args: argparse.Namespace) -> int:
-    from ..cli import config_overrides
-    from ..config import RunConfig, from_dict, load_config, read_config_file
+    from ..cli import config_from_args
+    from ..config import read_config_file
     from ..tune import SearchSpace, default_space, tune
     from ..tune.tuner import parse_duration
 
@@ -65,22 +88,21 @@ def run_tune(args: argparse.Namespace) -> int:
         from ..tune.study import check_study_name
 
         check_study_name(args.study)  # before any work: the name becomes a directory inside --root
-    overrides = {**tune_defaults(), **config_overrides(args)}
-    seed = overrides.get("seed", 0)
-    base = load_config(args.config, overrides) if args.config else from_dict(overrides, base=RunConfig())
+    if args.resume:
+        refuse_new_study_options(args)
+    base = config_from_args(args, tune_defaults())
+    seed = base.seed
     space = SearchSpace.from_dict(read_config_file(args.space), source=args.space) if args.space \
         else default_space()
-    if not args.resume:  # what every trial will read (the workers load it again, in their processes)
-        from ..cli import print_data_summary
-        from ..data import load as load_dataset
-        from ..run import table_options
+    from ..cli import print_data_summary
 
-        print_data_summary(load_dataset(base.data, **table_options(base)))
-    summary = tune(base, space, trials=args.trials, rounds=args.rounds, workers=args.workers, sampler=args.sampler,
-                   prune=args.prune, seed=seed, time_budget=parse_duration(args.time), study_name=args.study,
+    summary = tune(base, space, trials=30 if args.trials is None else args.trials,
+                   rounds=2 if args.rounds is None else args.rounds, workers=args.workers,
+                   sampler=args.sampler or "random", prune=args.prune or "none", seed=seed,
+                   time_budget=parse_duration(args.time), study_name=args.study,
                    storage=args.storage, root=args.root, resume=args.resume, live=False if args.quiet else None,
                    refit=args.refit, warm_start=args.warm_start, objective=args.objective,
-                   max_restarts=args.max_restarts,
+                   max_restarts=args.max_restarts, on_data=print_data_summary,
                    **({} if args.prune_min_trials is None else {"prune_min_trials": args.prune_min_trials}))
     short = summary.get("stopped_short")
     if short:  # not finalised: the best of a partial study is not tested as if the search were done
@@ -122,7 +144,8 @@ def print_summary(summary: dict, storage: str | None = None) -> None:
         console.print(f"study {summary.get('study')}: no trial completed")
         return
     study_dir = Path(summary["study_dir"])
-    table = Table(title=f"best configuration: trial #{best['trial']}")
+    print(f"best configuration: trial #{best['trial']}", flush=True)  # a line, not a title wrapped to the table
+    table = Table()
     table.add_column("option")
     table.add_column("value")
     hidden = unused_hyperparameters((best.get("config") or best["values"]).get("optimizer"))  # no beta by beta1
@@ -133,7 +156,7 @@ def print_summary(summary: dict, storage: str | None = None) -> None:
     console.print(table)
     r = best["metrics"]
     if best.get("refit"):
-        console.print(model_origin(best))
+        console.print(model_origin(best), soft_wrap=True)
     if "test_accuracy" in r:
         dev = f", dev {r['dev_accuracy']:.4f}" if "dev_accuracy" in r else ""
         console.print(f"best model: train accuracy {r['train_accuracy']:.4f}{dev}, "
@@ -141,18 +164,20 @@ def print_summary(summary: dict, storage: str | None = None) -> None:
     elif "test_r2" in r:
         dev = f", dev R² {r['dev_r2']:.4f}" if "dev_r2" in r else ""
         console.print(f"best model: train R² {r['train_r2']:.4f}{dev}, [bold]test R² {r['test_r2']:.4f}[/], "
-                      f"test RMSE {r['test_rmse']:.4g}, MAE {r['test_mae']:.4g} (target units)", highlight=False)
+                      f"test RMSE {r['test_rmse']:.4g}, MAE {r['test_mae']:.4g} (target units)", highlight=False,
+                      soft_wrap=True)
     elif "test_loss" in r:
         console.print(f"best model: test loss {r['test_loss']:.4f}")
     if best.get("why"):
-        console.print(f"why trial #{best['trial']}: {best['why']}", markup=False)
+        console.print(f"why trial #{best['trial']}: {best['why']}", markup=False, soft_wrap=True)
     if summary.get("importance"):
         from ..tune.importance import describe_basis
 
         ranking = ", ".join(f"{k} {v:.2f}" for k, v in list(summary["importance"].items())[:5])
         basis = summary.get("importance_basis")
-        console.print(f"importance ({describe_basis(basis) if basis else 'fANOVA'}): {ranking}", markup=False)
-    console.print(f"report: {study_dir / 'report.html'}")
+        console.print(f"importance ({describe_basis(basis) if basis else 'fANOVA'}): {ranking}", markup=False,
+                      soft_wrap=True)
+    print(f"report: {study_dir / 'report.html'}", flush=True)  # a path is never wrapped
 
 
 def add_worker_arguments(p: argparse.ArgumentParser) -> None:
@@ -196,7 +221,7 @@ def run_study(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from ..errors import ConfigError
-    from ..tune.study import load_study, make_storage, study_dir_for
+    from ..tune.study import existing_storage, load_study, make_storage, study_dir_for
 
     console = Console()
     if args.action == "list":
@@ -216,7 +241,7 @@ def run_study(args: argparse.Namespace) -> int:
     if not args.study:
         raise ConfigError(f"tunenet study {args.action} needs a study name")
     study_dir = Path(args.study) if Path(args.study).is_dir() else study_dir_for(args.study, args.root)
-    study = load_study(study_dir.name, make_storage(args.storage, study_dir))
+    study = load_study(study_dir.name, existing_storage(args.study, args.storage, study_dir, args.root))
     if args.action == "export":
         text = study.trials_dataframe().to_csv(index=False)
         if args.output:
@@ -279,14 +304,14 @@ def add_dashboard_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_dashboard(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from ..tune.study import make_storage, study_dir_for
+    from ..tune.study import existing_storage, study_dir_for
 
     try:
         from optuna_dashboard import run_server
     except ImportError:
         raise ConfigError("the dashboard needs optuna-dashboard: pip install 'tunenet[dashboard]'") from None
     study_dir = Path(args.study) if Path(args.study).is_dir() else study_dir_for(args.study, args.root)
-    run_server(make_storage(args.storage, study_dir), host="127.0.0.1", port=args.port)
+    run_server(existing_storage(args.study, args.storage, study_dir, args.root), host="127.0.0.1", port=args.port)
     return 0
 
 

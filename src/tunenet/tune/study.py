@@ -63,6 +63,19 @@ def study_dir_for(name: str, root: str | os.PathLike = "studies") -> Path:
     return Path(root) / check_study_name(name)
 
 
+def existing_storage(spec: str, storage: str | None, study_dir: Path, root: str | os.PathLike = "studies"):
+    """The storage of a study that must exist already (resume, show, export, dashboard).
+
+    With the default journal storage, a missing ``study_dir/journal.log`` is a one-line error naming where it
+    looked, and nothing is created (:func:`make_storage` would start an empty journal there).
+    """
+    journal = study_dir / "journal.log"
+    if storage is None and not journal.is_file():
+        raise ConfigError(f"no study {spec!r}: no {journal} (`tunenet study list --root {root}` lists the studies "
+                          "there; --storage URL for one in a database)")
+    return make_storage(storage, study_dir)
+
+
 def make_storage(storage: str | None, study_dir: Path):
     """Optuna storage: the journal file in ``study_dir`` by default, else the given URL."""
     if storage is None or storage.startswith(("journal:", "file:")) or storage.endswith(".log"):

@@ -13,7 +13,9 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import optuna
 from optuna.trial import TrialState
@@ -38,6 +40,7 @@ from .study import (
     check_settings,
     count_trials,
     create_study,
+    existing_storage,
     load_study,
     make_storage,
     save_settings,
@@ -46,6 +49,9 @@ from .study import (
 )
 from .warm import enqueue_warm_start, open_warm_study
 from .workers import WorkerPool, launch_workers, monitor, start_worker, worker_loop
+
+if TYPE_CHECKING:
+    from ..data import Dataset
 
 
 def split_budget(trials: int, rounds: int) -> list[int]:
@@ -88,8 +94,12 @@ def tune(base: RunConfig, space: SearchSpace, *, trials: int = 40, rounds: int =
          study_name: str | None = None, storage: str | None = None, root: str | os.PathLike = "studies",
          resume: str | None = None, live: bool | None = None, finalize_study: bool = True,
          refit: bool = False, prune_min_trials: int = PRUNE_MIN_TRIALS, warm_start: str | None = None,
-         objective: str | None = None, max_restarts: int | None = None) -> dict:
+         objective: str | None = None, max_restarts: int | None = None,
+         on_data: Callable[[Dataset], None] | None = None) -> dict:
     """Run a study to its budget and return the summary of :func:`~tunenet.tune.results.finalize`.
+
+    ``on_data``: called with the study's dataset (loaded with its base configuration's table options, a
+    resumed study's stored one) before any worker starts: the CLI prints what was read and inferred.
 
     ``warm_start``: another study (name or directory) whose best trials are this new study's first
     (:mod:`~tunenet.tune.warm`).
@@ -111,13 +121,24 @@ def tune(base: RunConfig, space: SearchSpace, *, trials: int = 40, rounds: int =
     if resume:
         study_name = Path(resume).name
         study_dir = Path(resume) if Path(resume).is_dir() else study_dir_for(study_name, root)
-        study = load_study(study_name, make_storage(storage, study_dir))
+        study = load_study(study_name, existing_storage(resume, storage, study_dir, root))
         settings = check_settings(settings_of(study), study_name)
+        if on_data is not None:
+            from ..config import from_dict
+            from ..data import load as load_dataset
+            from ..run import table_options
+
+            stored = from_dict(settings["base"], source=f"study {study_name}'s base configuration")
+            on_data(load_dataset(stored.data, **table_options(stored)))
     else:
         from ..data import load as load_dataset
         from ..run import table_options
 
-        task = load_dataset(base.data, **table_options(base)).task
+        dataset = load_dataset(base.data, **table_options(base))
+        task = dataset.task
+        if on_data is not None:
+            on_data(dataset)
+        del dataset
         threads = base.threads or 1  # not cores // workers: a product's last bits depend on the thread count
         base = base.replace(threads=threads, split_seed=base.split_seed if base.split_seed is not None else seed)
         name_root = Path(base.data).stem if ("/" in base.data or "." in base.data) else base.data
