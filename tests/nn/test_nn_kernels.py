@@ -15,7 +15,13 @@ from tunenet import jit, mlp
 from tunenet.errors import DataError
 from tunenet.nn import Dense, ReLU, Sequential
 from tunenet.nn.layers import bias_relu_kernel, relu_mask_db_kernel
-from tunenet.nn.losses import SoftmaxCrossEntropy, softmax_cross_entropy_kernel
+from tunenet.nn.losses import (
+    SoftmaxCrossEntropy,
+    add_penalty_grad,
+    l2_grad_kernel,
+    regularized_segments,
+    softmax_cross_entropy_kernel,
+)
 
 DTYPES = [np.float32, np.float64]
 
@@ -105,6 +111,39 @@ def test_softmax_kernel_nan_logit_gives_nan_loss():
     z[4, 7] = np.nan
     value, _, _ = softmax_cross_entropy_kernel(z, b, y, np.empty_like(z), np.empty(10, np.float32), np.float32(8))
     assert np.isnan(value)  # the trainer's divergence check sees it
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_l2_grad_kernel_is_bit_identical_to_add_penalty_grad(dtype):
+    """The same two roundings per element (product, then sum) over the regularised segments only."""
+    model = mlp(7, [5, 3], 2, batchnorm="after", seed=2, dtype=dtype)  # weights, biases, gamma/beta interleaved
+    rng = np.random.default_rng(3)
+    model.flat_values[...] = special(rng, model.flat_values.shape, dtype)
+    grads = special(rng, model.flat_grads.shape, dtype)
+    segments = regularized_segments(model.flat)
+    assert segments.shape == (3, 2) and model.flat.regularized.sum() == (segments[:, 1] - segments[:, 0]).sum()
+    model.flat_grads[...] = grads
+    add_penalty_grad(model.flat.params, 0.3, 0.0, 7)
+    want = model.flat_grads.copy()
+    got = grads.copy()
+    l2_grad_kernel(model.flat_values, got, segments, dtype(0.3 / 7))
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+    assert not np.array_equal(got, grads)  # it did add the penalty
+    untouched = ~model.flat.regularized
+    np.testing.assert_array_equal(got[untouched], grads[untouched])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_model_l2_gradient_takes_the_kernel_and_matches_numpy(dtype):
+    fused, plain = models(lambda: mlp(9, [6], 3, output="linear", seed=8, dtype=dtype))
+    assert fused._fused_penalty and not plain._fused_penalty
+    rng = np.random.default_rng(9)
+    X, y = rng.standard_normal((11, 9)).astype(dtype), rng.standard_normal((11, 3))
+    got, want = fused.loss_and_grads(X, y, l2=0.5)[0], plain.loss_and_grads(X, y, l2=0.5)[0]
+    assert got == want
+    np.testing.assert_array_equal(fused.flat_grads, plain.flat_grads)
 
 
 def models(make):

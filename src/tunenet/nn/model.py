@@ -31,7 +31,15 @@ from ..errors import ConfigError, DataError
 from ..memory import check_bytes
 from .layers import BatchNorm, Dense, Dropout, Layer, ReLU, layer_from_config
 from .layers import activation as make_activation
-from .losses import Loss, SoftmaxCrossEntropy, add_penalty_grad, loss_for_output, penalty
+from .losses import (
+    Loss,
+    SoftmaxCrossEntropy,
+    add_penalty_grad,
+    l2_grad_kernel,
+    loss_for_output,
+    penalty,
+    regularized_segments,
+)
 from .parameter import Parameter, flatten_parameters
 
 OUTPUTS = ("softmax", "sigmoid", "linear")
@@ -83,11 +91,13 @@ class Sequential:
             raise ConfigError(str(exc)) from None
         self.dtype = self.flat.values.dtype
         self.flat_values, self.flat_grads = self.flat.values, self.flat.grads
+        self._l2_segments = regularized_segments(self.flat)
         self._plan()
 
     def _plan(self) -> None:
         """The training passes: one (forward, backward) per layer, or per fused Dense -> ReLU pair."""
         fuse = jit.enabled() and self.dtype == np.float32
+        self._fused_penalty = jit.enabled()  # bit-identical to add_penalty_grad, so float64 models take it too
         forward, backward = [], []
         layers, i = self.layers, 0
         while i < len(layers):
@@ -224,7 +234,10 @@ class Sequential:
             self.backward(dlogits)
         self.last_data_loss = data_loss  # J without the penalty, for the trainer's train_loss
         params = self.flat.params
-        add_penalty_grad(params, l2, l1, m)
+        if l2 and not l1 and self._fused_penalty:  # the L2 gradient over the flat buffer in one kernel call
+            l2_grad_kernel(self.flat_values, self.flat_grads, self._l2_segments, self.dtype.type(l2 / m))
+        else:
+            add_penalty_grad(params, l2, l1, m)
         return data_loss + penalty(params, l2, l1, m), logits
 
     def check_input(self, X, name: str = "X") -> np.ndarray:
