@@ -97,6 +97,9 @@ def bench_fashion(epochs: int, repeats: int) -> dict:
                                                   X, y, X_test, y_test),
         "sklearn_float32": lambda seed: timed_fit(SkMLPClassifier(**SETTINGS, max_iter=epochs, random_state=seed),
                                                   X32, y, X_test32, y_test),
+        # the same float32 X as sklearn_float32: no float64 -> float32 copy of X inside the timed fit
+        "tunenet_float32": lambda seed: timed_fit(MLPClassifier(**SETTINGS, max_iter=epochs, random_state=seed),
+                                                  X32, y, X_test32, y_test),
     }
     runs: dict[str, list[dict]] = {name: [] for name in candidates}
     for seed in range(repeats):  # interleaved: A B C A B C ...
@@ -116,6 +119,11 @@ def bench_fashion(epochs: int, repeats: int) -> dict:
         out[f"cpu_speedup_vs_{name}"] = out[name]["fit_cpu_seconds_median"] / c
         out[f"accuracy_difference_pp_vs_{name}"] = 100 * (out["tunenet"]["accuracy_median"]
                                                           - out[name]["accuracy_median"])
+    # both given the same float32 X (the float64 rows above include tunenet's conversion of X to float32)
+    out["speedup_float32_vs_sklearn_float32"] = (out["sklearn_float32"]["fit_seconds_median"]
+                                                 / out["tunenet_float32"]["fit_seconds_median"])
+    out["cpu_speedup_float32_vs_sklearn_float32"] = (out["sklearn_float32"]["fit_cpu_seconds_median"]
+                                                     / out["tunenet_float32"]["fit_cpu_seconds_median"])
     return out
 
 
@@ -157,9 +165,11 @@ def main() -> None:
     print(f"  tunenet - sklearn: {d['accuracy_difference_pp']:+.2f} pp")
     print(f"\nFashion-MNIST ({args.epochs} epochs, median of {args.repeats}, {args.threads} BLAS thread(s))")
     print("  candidate         accuracy   fit s (wall)   fit s (CPU)   sklearn/tunenet wall   CPU")
-    for name in ("tunenet", "sklearn_float64", "sklearn_float32"):
+    for name in ("tunenet", "sklearn_float64", "sklearn_float32", "tunenet_float32"):
         ratio = "" if name == "tunenet" else (f"{f['speedup_vs_' + name]:>20.2f}x "
-                                              f"{f['cpu_speedup_vs_' + name]:>5.2f}x")
+                                              f"{f['cpu_speedup_vs_' + name]:>5.2f}x") if name != "tunenet_float32" \
+            else (f"{f['speedup_float32_vs_sklearn_float32']:>20.2f}x "
+                  f"{f['cpu_speedup_float32_vs_sklearn_float32']:>5.2f}x (sklearn_float32 / this)")
         print(f"  {name:<17} {f[name]['accuracy_median']:.4f}   {f[name]['fit_seconds_median']:12.2f}   "
               f"{f[name]['fit_cpu_seconds_median']:11.2f}{ratio}")
     if profile:
