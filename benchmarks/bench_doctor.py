@@ -79,10 +79,10 @@ def dataset(key: str) -> str:
     elif key == "@wine":
         d = load_wine()
         write_csv(path, d.data, d.target, list(d.feature_names))
-    elif key == "@digits_noise40":
+    elif key in ("@digits_noise40", "@digits_noise20"):
         d = load_digits()
         rng = np.random.default_rng(0)
-        flip = rng.random(len(d.target)) < 0.4
+        flip = rng.random(len(d.target)) < int(key[-2:]) / 100
         y = np.where(flip, (d.target + rng.integers(1, 10, len(d.target))) % 10, d.target)
         write_csv(path, d.data, y)
     elif key == "@fashion3k":

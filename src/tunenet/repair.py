@@ -4,17 +4,30 @@
 times:
 
 1. picks the top finding (errors, then warnings, by magnitude) whose fix is a
-   configuration change (``Finding.change``, from
-   :mod:`tunenet.diagnose.advice`) that has not been tried yet;
+   configuration change (``Finding.changes``, the alternatives from
+   :mod:`tunenet.diagnose.advice`, first to last) that has not been tried yet
+   and is not of a kind that already failed to move that finding;
 2. trains the changed configuration through :func:`tunenet.run.train_run` (the
    one pipeline) in a new run directory beside the old one
    (``RUN_DIR-repair1``, ``-repair2``, ...), which diagnoses it;
 3. records the change with the before/after train and dev accuracy and loss,
-   and continues from the new run while it still has errors or warnings.
+   and whether it moved the finding it targeted (:func:`moved`): gone, less
+   severe, or -- for high bias and high variance -- its gap narrowed by more
+   than one standard error of the dev error; for the per-layer ratios
+   (vanishing, saturation, dead units, unscaled inputs, learning rate too
+   low) its magnitude fell by more than :data:`MOVE_MAGNITUDE`. A change that
+   did not move it is not repeated in kind (another ``l2`` after an ``l2``
+   that did nothing): the next alternative of another kind is tried instead;
+4. continues from the new run while it still has errors or warnings.
+
+A high variance that a regulariser did not move, on a run whose dev error is
+already within two standard errors of the reference model's (trained on the
+same rows), is the training set's size: the repair stops and says so, with
+the row count ("more data is what fixes it").
 
 It stops when the doctor finds no error or warning (repaired), when no
-finding's fix can be applied automatically (each says why: "more data"), or
-after ``max_repairs`` runs. The sequence is written to ``RUN_DIR/repair.json``
+finding's fix can be applied automatically or every one was tried (each says
+why: "more data"), or after ``max_repairs`` runs. The sequence is written to ``RUN_DIR/repair.json``
 (``{"format": "tunenet-repair", "version": 1, "steps": [...], "outcome"}``).
 """
 
@@ -26,7 +39,19 @@ from pathlib import Path
 
 from .config import RunConfig
 from .diagnose import diagnose_run
-from .diagnose.kinds import ERROR, WARNING, Finding
+from .diagnose.kinds import (
+    BIAS,
+    DEAD,
+    ERROR,
+    INPUT_SCALE,
+    LR_LOW,
+    SATURATION,
+    SEVERITIES,
+    VANISHING,
+    VARIANCE,
+    WARNING,
+    Finding,
+)
 from .errors import ConfigError, DivergenceError
 from .fileio import atomic_write_text, read_json_object
 from .run import read_run_config, train_run
@@ -44,18 +69,100 @@ def _problems(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if f.severity in (ERROR, WARNING)]
 
 
-def _next_change(findings: list[Finding], config: RunConfig, tried: list[RunConfig]):
-    """(finding, change, new config) for the first problem whose change gives an untried configuration."""
+#: a per-layer ratio finding moved when its log-scale magnitude fell by more than this (a quarter decade)
+MOVE_MAGNITUDE = 0.25
+_RATIO_KINDS = (VANISHING, SATURATION, DEAD, INPUT_SCALE, LR_LOW)
+
+
+def _gap(kind: str, metrics: dict) -> tuple[float, float] | None:
+    """(gap, standard error of the dev error) of a bias or variance finding, from ``metrics.json``."""
+    bv = metrics.get("bias_variance") if isinstance(metrics.get("bias_variance"), dict) else None
+    if not bv:
+        return None
+    gap = bv.get("avoidable_bias") if kind == BIAS else bv.get("reducible_variance")
+    return (float(gap), float(bv.get("se_dev") or 0.0)) if isinstance(gap, (int, float)) else None
+
+
+def moved(target: Finding, findings: list[Finding], before: dict, after: dict) -> tuple[bool, str]:
+    """Whether a change moved the finding it targeted, and how it was measured (one phrase).
+
+    ``findings`` are the changed run's, ``before``/``after`` the two runs' ``metrics.json``.
+    Kinds without a measure of size (divergence, exploding, frozen, overfitting) count as moved
+    while the finding is still there: their fixes step along a direction (the lr range test's lr).
+    """
+    same = next((f for f in _problems(findings) if f.kind == target.kind), None)
+    if same is None:
+        return True, f"{target.kind}: gone"
+    if SEVERITIES.index(same.severity) > SEVERITIES.index(target.severity):
+        return True, f"{target.kind}: {target.severity} -> {same.severity}"
+    if target.kind in (BIAS, VARIANCE):
+        b, a = _gap(target.kind, before), _gap(target.kind, after)
+        if b is None or a is None:
+            return True, f"{target.kind}: not measured"
+        se = max(a[1], b[1])
+        what = "avoidable bias" if target.kind == BIAS else "variance"
+        text = f"{what} {b[0]:.1%} -> {a[0]:.1%} (1 standard error {se:.1%})"
+        return b[0] - a[0] > se, text
+    if target.kind in _RATIO_KINDS:
+        text = f"magnitude {target.magnitude:.2f} -> {same.magnitude:.2f}"
+        return target.magnitude - same.magnitude > MOVE_MAGNITUDE, text
+    return True, f"{target.kind}: still found"
+
+
+def _kind_of(change: dict) -> frozenset:
+    """A change's kind: the options it sets (``{"l2"}``, ``{"activation", "init"}``)."""
+    return frozenset(change)
+
+
+def _next_change(findings: list[Finding], config: RunConfig, tried: list[RunConfig], failed: dict | None = None):
+    """(finding, change, new config) for the first problem with an untried change of a kind not failed for it."""
     for f in _problems(findings):
-        if not f.change:
-            continue
-        try:
-            candidate = config.replace(**f.change)
-        except ConfigError:
-            continue
-        if candidate not in tried:
-            return f, f.change, candidate
+        for change in f.changes or ([f.change] if f.change else []):
+            if _kind_of(change) in (failed or {}).get(f.kind, ()):
+                continue
+            try:
+                candidate = config.replace(**change)
+            except ConfigError:
+                continue
+            if candidate not in tried:
+                return f, change, candidate
     return None
+
+
+def _data_bound(target: Finding, metrics: dict) -> str | None:
+    """Why a high variance cannot be regularised away, when the reference shows it (else None).
+
+    The network's dev error within 2 standard errors of the better reference model's (logistic
+    regression or 5-nearest neighbours), trained on the same rows: a simple model does no better on
+    new data, so the gap is the training set's size.
+    """
+    if target.kind != VARIANCE:
+        return None
+    ref = metrics.get("reference") if isinstance(metrics.get("reference"), dict) else {}
+    bv = metrics.get("bias_variance") if isinstance(metrics.get("bias_variance"), dict) else {}
+    ref_dev, dev, se = ref.get("dev_error"), bv.get("dev_error"), bv.get("se_dev")
+    if not all(isinstance(v, (int, float)) for v in (ref_dev, dev, se)):
+        return None
+    model, knn = ref.get("model", "the reference model"), ref.get("knn_dev_error")
+    if isinstance(knn, (int, float)) and knn < ref_dev:
+        model, ref_dev = "5-nearest neighbours", knn
+    if dev > ref_dev + 2 * se:
+        return None
+    n = metrics.get("n_train") or ref.get("n_train")
+    rows = f"{n} rows" if n else "its rows"
+    return (f"the gap is the training set's size: {rows}; {model} trained on "
+            f"the same rows reaches dev error {ref_dev:.1%} (the network: {dev:.1%} ± {se:.1%}), so no "
+            "regulariser has much to win; more data is what fixes it")
+
+
+def _manual(findings: list[Finding], failed: dict) -> str:
+    """The outcome when no change is left: each problem with why (its own reason, or what was tried)."""
+    def why(f: Finding) -> str:
+        if f.kind in failed:
+            kinds = ", ".join("+".join(sorted(k)) for k in sorted(failed[f.kind], key=sorted))
+            return f"{kinds} did not move it and no other change is left" + (f"; {f.manual}" if f.manual else "")
+        return f.manual or "no configuration change left to try"
+    return f"{MANUAL} ({'; '.join(f'{f.kind}: {why(f)}' for f in _problems(findings))})"
 
 
 def repair(run_dir: str | os.PathLike, max_repairs: int = 3, progress=None, report: bool = True) -> dict:
@@ -69,16 +176,14 @@ def repair(run_dir: str | os.PathLike, max_repairs: int = 3, progress=None, repo
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)
     current, findings = run_dir, diagnose_run(run_dir)
-    tried, steps, outcome = [config], [], None
+    tried, steps, outcome, failed = [config], [], None, {}
     for i in range(1, max_repairs + 1):
         if not _problems(findings):
             outcome = REPAIRED if steps else NOTHING_TO_DO
             break
-        pick = _next_change(findings, config, tried)
+        pick = _next_change(findings, config, tried, failed)
         if pick is None:
-            reasons = "; ".join(f"{f.kind}: {f.manual or 'no configuration change left to try'}"
-                                for f in _problems(findings))
-            outcome = f"{MANUAL} ({reasons})"
+            outcome = _manual(findings, failed)
             break
         finding, change, config = pick
         tried.append(config)
@@ -92,13 +197,29 @@ def repair(run_dir: str | os.PathLike, max_repairs: int = 3, progress=None, repo
         except DivergenceError:
             diverged = True
         findings = diagnose_run(target) if (target / "history.csv").is_file() or diverged else []
-        steps.append({"step": i, "finding": finding.kind, "severity": finding.severity, "evidence": finding.evidence,
-                      "change": change, "run_dir": str(target), "before": before, "after": _scores(target),
-                      "diverged": diverged,
-                      "remaining": [f"{f.severity}: {f.kind}" for f in _problems(findings)]})
+        after_metrics = read_json_object(target / "metrics.json") or {}
+        ok, measured = moved(finding, findings, read_json_object(current / "metrics.json") or {}, after_metrics)
+        step = {"step": i, "finding": finding.kind, "severity": finding.severity, "evidence": finding.evidence,
+                "change": change, "run_dir": str(target), "before": before, "after": _scores(target),
+                "diverged": diverged, "moved": ok, "measured": measured,
+                "remaining": [f"{f.severity}: {f.kind}" for f in _problems(findings)]}
+        steps.append(step)
         current = target
+        if not ok:
+            failed.setdefault(finding.kind, set()).add(_kind_of(change))
+            step["note"] = f"did not move {finding.kind} ({measured}): not repeated"
+            why = _data_bound(finding, after_metrics) if any(f.kind == finding.kind for f in _problems(findings)) \
+                else None
+            if why:
+                outcome = f"{MANUAL} ({finding.kind}: {why})"
+                break
     else:
-        outcome = REPAIRED if not _problems(findings) else BUDGET
+        if not _problems(findings):
+            outcome = REPAIRED
+        elif _next_change(findings, config, tried, failed) is None:
+            outcome = _manual(findings, failed)
+        else:
+            outcome = BUDGET
     doc = {"format": "tunenet-repair", "version": 1, "run_dir": str(run_dir), "steps": steps, "outcome": outcome,
            "final_run_dir": str(current)}
     atomic_write_text(run_dir / REPAIR_FILE, json.dumps(doc, indent=2))

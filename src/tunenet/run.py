@@ -410,6 +410,9 @@ def final_metrics(model: Sequential, data: PreparedData, trainer: Trainer, confi
                                        "matrix": matrix.tolist()}
     if len(data.X_train):
         metrics["input_scale"] = input_statistics(data.X_train)  # after preprocessing: what the network sees
+        metrics["n_train"] = int(len(data.X_train))
+    if getattr(data.dataset, "image_shape", None):  # images: the doctor may prescribe augmentation
+        metrics["image_shape"] = [int(v) for v in data.dataset.image_shape]
     if data.output != "linear" and "dev_accuracy" in metrics:
         metrics["n_dev"] = int(len(data.X_dev))
         if config is not None:

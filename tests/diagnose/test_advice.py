@@ -105,3 +105,23 @@ def test_a_run_still_improving_at_its_last_epoch_is_told_to_train_longer():
     assert "--epochs 20" in f.fix
     assert not [f for f in diagnose(history([2.0, 1.5, 1.2, 1.0, 0.9], [2.0, 1.0, 1.1, 1.2, 1.3]))
                 if f.kind == STILL_IMPROVING]
+
+
+def test_high_variance_alternatives_follow_the_run():
+    """Early stopping first when the dev loss rose (overfitting found too); a smaller network; augmentation
+    only for images; "more data" stays text, the last resort."""
+    from tunenet.diagnose.advice import alternatives
+
+    _, changes, _ = alternatives(VARIANCE, cfg(early_stopping=0, hidden=[1024]), overfit=True)
+    assert changes[0] == {"early_stopping": 5} and changes.count({"early_stopping": 5}) == 1
+    assert {"hidden": [256]} in changes and not any("augment" in c for c in changes)
+    text, changes, _ = alternatives(VARIANCE, cfg(hidden=[512]), image_shape=[8, 8])
+    assert changes[0] == {"l2": 1e-3} and {"augment": "shift:1,rotate:10"} in changes
+    assert "--augment shift:1,rotate:10" in text and text.endswith("get more data")
+    assert not any("augment" in c for c in alternatives(VARIANCE, cfg(augment="flip"), image_shape=[28, 28])[1])
+
+
+def test_a_linear_network_is_told_to_bend_before_it_is_told_to_grow():
+    _, change, _ = advise(BIAS, cfg(activation="linear", hidden=[64, 64]))
+    assert change == {"activation": "relu", "init": "he"}
+    assert advise(BIAS, cfg(activation="relu", hidden=[64, 64]))[1] != change

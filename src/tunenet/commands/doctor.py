@@ -89,7 +89,8 @@ def print_repair(doc: dict) -> None:
                           f"{_pct(b['dev_accuracy'])} -> {_pct(a['dev_accuracy'])}",
                           f"{_loss(b['dev_loss'])} -> {_loss(a['dev_loss'])}"
                           + (" (diverged)" if s["diverged"] else ""),
-                          "\n".join(s["remaining"]) or "nothing")
+                          "\n".join(s["remaining"]) or "nothing"
+                          + (f"\n({s['note']})" if s.get("note") else ""))
         console.print(table)
     console.print(f"outcome: {doc['outcome']}; last run: {doc['final_run_dir']}", highlight=False, markup=False,
                   soft_wrap=True)

@@ -19,7 +19,13 @@ Facts (keyword arguments) the rules use: ``lr`` (the lr the run used),
 ``lr_suggested`` (the lr range test's suggestion), ``still_improving`` (the
 best epoch was the last), ``best_epoch``, ``restored`` (early stopping
 restored the best epoch), ``input_scale`` (how far the inputs are from unit
-scale), ``stalled`` ("schedule" when the lr decayed to nothing).
+scale), ``stalled`` ("schedule" when the lr decayed to nothing), ``overfit`` (the overfitting finding is
+there too: early stopping comes first for high variance), ``image_shape`` (the inputs are images of this
+shape: augmentation is a change).
+
+:func:`alternatives` returns every alternative's change in order; the repair
+(:mod:`tunenet.repair`) moves to the next one of another kind when a change
+did not move the finding.
 """
 
 from __future__ import annotations
@@ -58,11 +64,11 @@ class _Fix:
     def add(self, text: str, change: dict | None = None) -> None:
         self.items.append((text, change))
 
-    def result(self, why_manual: str | None = None) -> tuple[str, dict | None, str | None]:
+    def result(self, why_manual: str | None = None) -> tuple[str, list[dict], str | None]:
         text = ", or ".join(t for t, _ in self.items) if self.items else ""
-        change = next((c for _, c in self.items if c), None)
-        reason = None if change else (why_manual or "no configuration change applies")
-        return text, change, reason
+        changes = [c for _, c in self.items if c]
+        reason = None if changes else (why_manual or "no configuration change applies")
+        return text, changes, reason
 
 
 def _bigger(hidden: list[int]) -> list[int]:
@@ -72,6 +78,15 @@ def _bigger(hidden: list[int]) -> list[int]:
 
 def advise(kind: str, cfg: dict, **facts) -> tuple[str, dict | None, str | None]:
     """``(fix text, config change or None, why no change can be applied or None)`` for one finding kind."""
+    text, changes, reason = alternatives(kind, cfg, **facts)
+    return text, changes[0] if changes else None, reason
+
+
+def alternatives(kind: str, cfg: dict, **facts) -> tuple[str, list[dict], str | None]:
+    """``(fix text, every alternative's config change in order, why none can be applied or None)``.
+
+    The repair applies the first change and, when it did not move the finding, the next one of another kind.
+    """
     c = dict(cfg)
     act, init = c.get("activation", "relu"), str(c.get("init", "he"))
     bn, opt = bool(c.get("batchnorm")), c.get("optimizer", "adam")
@@ -165,6 +180,9 @@ def advise(kind: str, cfg: dict, **facts) -> tuple[str, dict | None, str | None]
     if kind == BIAS:
         epochs = int(c.get("epochs") or 0)
         longer = max(3 * epochs, 20)
+        if act == "linear" and hidden:
+            f.add("use a non-linear activation (--activation relu --init he): a network of linear layers is one "
+                  "linear map, however big", {"activation": "relu", "init": "he"})
         if float(c.get("l2") or 0) >= 0.1 or float(c.get("keep_prob", 1.0)) <= 0.5:
             f.add("reduce the strong regularisation (--l2 0 --keep-prob 1)", {"l2": 0.0, "keep_prob": 1.0})
         if hidden and min(hidden) < TINY_LAYER:
@@ -183,7 +201,8 @@ def advise(kind: str, cfg: dict, **facts) -> tuple[str, dict | None, str | None]
         return f.result()
     if kind in (VARIANCE, OVERFITTING):
         l2 = float(c.get("l2") or 0)
-        if not c.get("early_stopping") and kind == OVERFITTING:
+        stop = not c.get("early_stopping") and (kind == OVERFITTING or facts.get("overfit"))
+        if stop:  # the dev loss rose while the train loss fell: stopping at the best epoch is the measured fix
             best = facts.get("best_epoch")
             f.add("stop early (--early-stopping 5 restores the best epoch" + (f", {best})" if best else ")"),
                   {"early_stopping": 5})
@@ -192,14 +211,21 @@ def advise(kind: str, cfg: dict, **facts) -> tuple[str, dict | None, str | None]
               {"l2": new_l2})
         if float(c.get("keep_prob", 1.0)) >= 1:
             f.add("add dropout (--keep-prob 0.8)", {"keep_prob": 0.8})
-        if not c.get("early_stopping") and kind == VARIANCE:
+        if not c.get("early_stopping") and not stop:
             f.add("try early stopping (--early-stopping 5)", {"early_stopping": 5})
-        f.add("get more data or augment it")
-        return f.result()
+        if hidden and max(hidden) >= 2 * TINY_LAYER:
+            smaller = [max(h // 4, TINY_LAYER) for h in hidden]
+            f.add(f"use a smaller network (--hidden {','.join(map(str, smaller))})", {"hidden": smaller})
+        shape = facts.get("image_shape")
+        if shape and not c.get("augment"):
+            spec = f"shift:{max(1, min(shape) // 10)},rotate:10"
+            f.add(f"augment the images (--augment {spec})", {"augment": spec})
+        f.add("get more data" + ("" if shape else " or augment it"))
+        return f.result("more data is what fixes it")
     if kind == MISMATCH:
         f.add("make the training data more like the dev data (collect or synthesise similar examples)")
         return f.result("the training data cannot be changed by a configuration option")
     if kind == HEALTHY:
-        return "bias and variance are both low; tune for the last points or test on the test set", None, \
+        return "bias and variance are both low; tune for the last points or test on the test set", [], \
             "nothing to repair"
-    return "", None, "no rule for this finding"
+    return "", [], "no rule for this finding"

@@ -55,7 +55,7 @@ from ..errors import DataError
 from ..fileio import atomic_write_text, check_run_dir, read_json_object
 from ..optim.ewa import ewa
 from ..train.history import History
-from .advice import advise
+from .advice import alternatives
 from .bias_variance import FINE, HIGH_BIAS, HIGH_VARIANCE, MISMATCH, run_bias_variance
 from .health import HEALTH_FILE, HealthLog
 from .kinds import (
@@ -480,19 +480,25 @@ def _facts(history: History | None, health: HealthLog | None, metrics: dict | No
     return {"lr": lr, "lr_suggested": lr_range.get("suggested"), "still_improving": STILL_IMPROVING in kinds_found,
             "best_epoch": next((f.epoch for f in findings if f.kind == OVERFITTING), None),
             "restored": m.get("best_epoch"),
-            "stalled": next((getattr(f, "stalled", None) for f in findings if f.kind == LR_LOW), None)}
+            "stalled": next((getattr(f, "stalled", None) for f in findings if f.kind == LR_LOW), None),
+            "overfit": any(f.kind == OVERFITTING and f.severity != INFO for f in findings),
+            "image_shape": m.get("image_shape") if isinstance(m.get("image_shape"), list) else None}
 
 
 def fit_to_config(findings: list[Finding], config: dict, facts: dict) -> list[Finding]:
-    """Replace each finding's generic fix by one fitted to ``config`` (:func:`~tunenet.diagnose.advice.advise`)."""
+    """Replace each finding's generic fix by one fitted to ``config`` (:func:`~tunenet.diagnose.advice.alternatives`).
+
+    ``Finding.changes`` gets every alternative, ``Finding.change`` the first.
+    """
     for f in findings:
-        text, change, manual = advise(f.kind, config, **facts)
+        text, changes, manual = alternatives(f.kind, config, **facts)
+        change = changes[0] if changes else None
         if f.kind == OVERFITTING and f.severity == INFO:
             text = "early stopping already restored the best epoch; to gain more, " + \
                    ", or ".join(t for t in text.split(", or ") if "early-stopping" not in t)
         if text:
             f.fix = text
-        f.change, f.manual = change, manual
+        f.change, f.manual, f.changes = change, manual, changes
     return findings
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from .bias_variance import HIGH_BIAS, HIGH_VARIANCE, MISMATCH
 
@@ -40,6 +40,9 @@ class Finding:
         which ``tunenet diagnose --repair`` applies.
     manual : str or None
         Why no change can be applied automatically, when ``change`` is None.
+    changes : list of dict
+        Every alternative of the fix as a configuration change, in order (``change`` is the first); the
+        repair tries the next when one did not move the finding.
     """
 
     kind: str
@@ -53,6 +56,7 @@ class Finding:
     #: how far past its warning threshold the finding is (log scale, 1 at its error threshold): orders
     #: findings of equal severity
     magnitude: float = 0.0
+    changes: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -63,9 +67,12 @@ class Finding:
     def from_dict(cls, d: dict) -> Finding:
         change = d.get("change")
         magnitude = d.get("magnitude")
+        changes = d.get("changes")
+        changes = [dict(c) for c in changes if isinstance(c, dict)] if isinstance(changes, list) else []
         return cls(d["kind"], d["severity"], d.get("layer"), d.get("epoch"), d["evidence"], d["fix"],
                    dict(change) if isinstance(change, dict) else None, d.get("manual"),
-                   float(magnitude) if isinstance(magnitude, (int, float)) else 0.0)
+                   float(magnitude) if isinstance(magnitude, (int, float)) else 0.0,
+                   changes or ([dict(change)] if isinstance(change, dict) else []))
 
     def summary(self) -> str:
         where = ", ".join(x for x in (self.layer, f"epoch {self.epoch}" if self.epoch else None) if x)

@@ -139,7 +139,8 @@ def _repair_section(repair: dict | None) -> str:
         change = ", ".join(f"{k}={v}" for k, v in (s.get("change") or {}).items())
         out.append(f"<tr><td>{_e(s.get('step'))}</td><td>{_e(s.get('finding'))}</td><td><code>{_e(change)}</code>"
                    f"</td><td>{pair('train_accuracy')}</td><td>{pair('dev_accuracy')}</td><td>{pair('dev_loss')}"
-                   f"</td><td>{_e(', '.join(s.get('remaining') or []) or 'nothing')}</td></tr>")
+                   f"</td><td>{_e(', '.join(s.get('remaining') or []) or 'nothing')}"
+                   + (f" ({_e(s['note'])})" if s.get("note") else "") + "</td></tr>")
     out.append(f"</table><p>Outcome: {_e(repair.get('outcome'))}; last run <code>{_e(repair.get('final_run_dir'))}"
                "</code>.</p></section>")
     return "\n".join(out)
