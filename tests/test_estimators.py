@@ -59,7 +59,8 @@ CHECKED = [
     MLPClassifier(max_iter=100, dtype="float64"),
     MLPRegressor(max_iter=100, dtype="float64"),
     MLPClassifier(max_iter=100, optimizer="rmsprop", batchnorm=True, keep_prob=0.9, dtype="float64",
-                  lr_schedule="exponential:0.99", clip_norm=5.0, l1=1e-5, init="he"),
+                  lr_schedule="exponential:0.99", clip_norm=5.0, l1=1e-5, init="he", human_error=0.05,
+                  monitor_health=7),
     MLPRegressor(max_iter=100, optimizer="nesterov", learning_rate_init=0.01, batchnorm="after", keep_prob=[0.9],
                  clip_norm=5.0, init="xavier"),
 ]

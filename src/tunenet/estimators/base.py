@@ -85,7 +85,7 @@ class _BaseMLP(BaseEstimator):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, optimizer=None, beta=0.9, weight_decay=0.01,
                  init="glorot", batchnorm=False, keep_prob=1.0, l1=0.0, lr_schedule=None, clip_norm=None,
-                 explosion=None, dtype="float32"):
+                 explosion=None, dtype="float32", human_error=None, monitor_health=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -120,6 +120,8 @@ class _BaseMLP(BaseEstimator):
         self.clip_norm = clip_norm
         self.explosion = explosion
         self.dtype = dtype
+        self.human_error = human_error
+        self.monitor_health = monitor_health
 
     # -- fitting ------------------------------------------------------------
     def _fit(self, X, y, incremental: bool, sample_weight=None):
@@ -132,6 +134,9 @@ class _BaseMLP(BaseEstimator):
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
             if np.all(sample_weight == 1):  # unit weights: the unweighted computation, bit for bit
                 sample_weight = None
+        if self._target == "regression":  # for diagnose's train 1 - R^2 = 2 J / sum_j Var(y_j); O(n), no copy
+            self._target_variance = float(np.sum(np.average(
+                (y - np.average(y, axis=0, weights=sample_weight)) ** 2, axis=0, weights=sample_weight)))
         init_seed, train_seed, split_seed = _seeds(self.random_state, 3)
         if first_pass:
             self._initialize(X.shape[1], hidden, init_seed)
@@ -157,6 +162,7 @@ class _BaseMLP(BaseEstimator):
             # the divergence guard compares losses with the untrained network's first one, not with
             # the (much smaller) first loss of a warm-started or resumed run
             self._trainer.first_loss = self._first_loss
+        self._monitor_health()
         self._trainer.epochs = self._trainer.epoch + (1 if incremental else self.max_iter)
         self._trainer.batch_size, self._trainer.threads = batch, _blas_threads()
         self._trainer.shuffle, self._trainer.explosion = bool(self.shuffle), self.explosion
@@ -172,6 +178,46 @@ class _BaseMLP(BaseEstimator):
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
                           "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=3)
         return self
+
+    def _monitor_health(self) -> None:
+        """Put a HealthMonitor among the trainer's callbacks when ``monitor_health`` asks (else none)."""
+        callbacks = self._trainer.callbacks
+        every = 20 if self.monitor_health is True else int(self.monitor_health or 0)
+        current = next((cb for cb in callbacks if type(cb).__name__ == "HealthMonitor"), None)
+        if current is not None and current.every != every:
+            callbacks.remove(current)
+            current = None
+        if every and current is None:
+            from ..diagnose.health import HealthMonitor  # only when asked: the default fit imports nothing more
+
+            current = HealthMonitor(every=every)
+            callbacks.append(current)
+        self.health_ = current.log if current is not None else None
+
+    def diagnose(self, X=None, y=None) -> list:
+        """The doctor's findings for the fitted estimator, errors first (:mod:`tunenet.estimators.doctor`).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), default=None
+            Held-out inputs for the dev error; None uses ``early_stopping``'s
+            validation split when there is one (else no bias/variance finding).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            Their labels or targets.
+
+        Returns
+        -------
+        findings : list of tunenet.diagnose.Finding
+            Each with ``kind``, ``severity``, ``evidence`` (the numbers) and ``fix``;
+            ``finding.summary()`` is one line. Bias and variance are measured
+            against ``human_error`` (else 0); the history gives the loss-curve,
+            divergence and stall findings, ``health_`` (``monitor_health``) the
+            per-layer ones.
+        """
+        from .doctor import estimator_findings
+
+        check_is_fitted(self)
+        return estimator_findings(self, X, y)
 
     @property
     def _lbfgs(self) -> bool:
@@ -229,7 +275,7 @@ class _BaseMLP(BaseEstimator):
             if self.verbose:
                 print(f"Iteration {iteration}, loss = {J:.8f}")
 
-        self.history_ = History()
+        self.history_, self.health_ = History(), None  # L-BFGS has no mini-batch steps to monitor
         with threadpool_limits(limits=_blas_threads()):
             result = minimize_lbfgs(self.model_, X, y, loss=self._loss(), l2=float(self.alpha), l1=float(self.l1),
                                     max_iter=self.max_iter, max_fun=self.max_fun, tol=float(self.tol),

@@ -78,6 +78,8 @@ PARAMETER_CONSTRAINTS: dict = {
                                   "a tunenet schedule spec such as 'exponential:0.95'")],
     "clip_norm": [None, Interval(Real, 0, None, closed="neither")],
     "dtype": [StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64})],
+    "human_error": [None, Interval(Real, 0, 1, closed="both")],
+    "monitor_health": ["boolean", Interval(Integral, 1, None, closed="left")],
 }
 
 PARAMETERS_DOC = """
@@ -171,6 +173,15 @@ PARAMETERS_DOC = """
         loss ``explosion`` times the first step's (tunenet's trainer uses 100).
     dtype : {'float32', 'float64'}, default='float32'
         Precision of the weights and of training.
+    human_error : float in [0, 1] or None, default=None
+        The error the task allows (a human's error, the label-noise rate; for the
+        regressor in units of ``1 - R^2``): :meth:`diagnose` measures avoidable bias
+        against it (None: against 0, a perfect model). Training does not use it.
+    monitor_health : bool or int, default=False
+        Record per-layer training health (:class:`tunenet.diagnose.HealthMonitor`)
+        every 20 steps (True) or every N steps (an int) into ``health_``, so that
+        :meth:`diagnose` can name vanishing or exploding gradients, dead or
+        saturated units and slow layers. Off by default: the fit is not slowed.
 """
 
 ATTRIBUTES_DOC = """
@@ -208,4 +219,6 @@ ATTRIBUTES_DOC = """
         The trained network, usable with tunenet's diagnostics.
     history_ : tunenet.train.History
         tunenet's per-epoch history of the last training call.
+    health_ : tunenet.diagnose.HealthLog or None
+        The per-layer health record with ``monitor_health``, else None.
 """

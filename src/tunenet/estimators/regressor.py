@@ -49,7 +49,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9,
                  beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000, optimizer=None, beta=0.9,
                  weight_decay=0.01, init="glorot", batchnorm=False, keep_prob=1.0, l1=0.0, lr_schedule=None,
-                 clip_norm=None, explosion=None, dtype="float32"):
+                 clip_norm=None, explosion=None, dtype="float32", human_error=None, monitor_health=False):
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
             learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
@@ -60,7 +60,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             n_iter_no_change=n_iter_no_change, max_fun=max_fun, optimizer=optimizer, beta=beta,
             weight_decay=weight_decay, init=init,
             batchnorm=batchnorm, keep_prob=keep_prob, l1=l1, lr_schedule=lr_schedule, clip_norm=clip_norm,
-            explosion=explosion, dtype=dtype)
+            explosion=explosion, dtype=dtype, human_error=human_error, monitor_health=monitor_health)
         self.loss = loss
 
     def _output_layer(self) -> tuple[int, str]:
