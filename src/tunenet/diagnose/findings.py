@@ -429,7 +429,9 @@ def _generalisation(history: History | None, metrics: dict | None) -> list[Findi
     bv = run_bias_variance(train_error, dev_error, m)
     ref = m.get("reference") if isinstance(m.get("reference"), dict) else None
     se = f" ± {bv.se_dev:.1%} (1 standard error over {bv.n_dev} dev rows)" if bv.se_dev is not None else ""
-    if bv.reference == "human-level":
+    if bv.reference == "human-level" and m.get("human_error") is None:
+        against = "human-level 0% (none given and no reference model: measured against a perfect model)"
+    elif bv.reference == "human-level":
         against = f"human-level {bv.human_error:.1%}"
     else:
         if ref.get("knn_dev_error") is not None and bv.human_error == ref["knn_dev_error"] \
