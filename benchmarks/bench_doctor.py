@@ -196,11 +196,11 @@ def main() -> None:
                 r["recall"] = any(k in accept for k in r["kinds"])
                 r["top1"] = bool(r["kinds"]) and r["kinds"][0] in accept
                 doc = repair(r["run_dir"], max_repairs=args.max_repairs, report=False)
-                final = doc["steps"][-1]["after"].get("dev_accuracy") if doc["steps"] else \
-                    r["metrics"].get("dev_accuracy")
+                final = doc["final"].get("dev_accuracy")  # the last run kept (a change that did nothing is undone)
                 r["repair"] = {"outcome": doc["outcome"], "changes": [s["change"] for s in doc["steps"]],
                                "final_dev_accuracy": final,
-                               "steps": [{k: s[k] for k in ("finding", "change", "before", "after", "remaining")}
+                               "steps": [{k: s.get(k) for k in ("finding", "change", "before", "after", "remaining",
+                                                                "moved", "measured", "note")}
                                          for s in doc["steps"]]}
                 if case.get("repairable", True):
                     r["repaired"] = final is not None and ref is not None and final >= ref - WITHIN

@@ -72,6 +72,7 @@ def test_too_little_data_is_refused_with_the_row_count_and_early_stopping_repair
     assert [s["change"] for s in doc["steps"]] == [{"l2": 1e-3}] and not doc["steps"][0]["moved"]
     assert doc["outcome"].startswith(MANUAL) and "training set's size: 180 rows" in doc["outcome"]
     assert "more data is what fixes it" in doc["outcome"]
+    assert doc["final_run_dir"] == str(small) and "undone" in doc["steps"][0]["note"]  # the l2 run is not kept
 
     from sklearn.datasets import load_digits
 

@@ -16,19 +16,22 @@ times:
    than one standard error of the dev error; for the per-layer ratios
    (vanishing, saturation, dead units, unscaled inputs, learning rate too
    low) its magnitude fell by more than :data:`MOVE_MAGNITUDE`. A change that
-   did not move it is not repeated in kind (another ``l2`` after an ``l2``
-   that did nothing): the next alternative of another kind is tried instead;
+   did not move it is undone (the next change starts from the run before it)
+   and not repeated in kind (another ``l2`` after an ``l2`` that did
+   nothing): the next alternative of another kind is tried instead;
 4. continues from the new run while it still has errors or warnings.
 
-A high variance that a regulariser did not move, on a run whose dev error is
-already within two standard errors of the reference model's (trained on the
-same rows), is the training set's size: the repair stops and says so, with
-the row count ("more data is what fixes it").
+A high variance that a regulariser did not move, on a split where the
+reference model overfits too and the network's dev error is within two
+standard errors of the reference's, is the training set's
+size: the repair stops and says so, with the row count ("more data is what
+fixes it"); see :func:`_data_bound`.
 
 It stops when the doctor finds no error or warning (repaired), when no
 finding's fix can be applied automatically or every one was tried (each says
 why: "more data"), or after ``max_repairs`` runs. The sequence is written to ``RUN_DIR/repair.json``
-(``{"format": "tunenet-repair", "version": 1, "steps": [...], "outcome"}``).
+(``{"format": "tunenet-repair", "version": 1, "steps": [...], "outcome", "final_run_dir", "final"}``;
+``final_run_dir`` is the last run kept -- not an undone one -- and ``final`` its scores).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from pathlib import Path
 
 from .config import RunConfig
 from .diagnose import diagnose_run
+from .diagnose.bias_variance import REFERENCE_Z, dev_standard_error
 from .diagnose.kinds import (
     BIAS,
     DEAD,
@@ -98,7 +102,7 @@ def moved(target: Finding, findings: list[Finding], before: dict, after: dict) -
     if target.kind in (BIAS, VARIANCE):
         b, a = _gap(target.kind, before), _gap(target.kind, after)
         if b is None or a is None:
-            return True, f"{target.kind}: not measured"
+            return True, f"not measured: no bias/variance reading for {target.kind}"
         se = max(a[1], b[1])
         what = "avoidable bias" if target.kind == BIAS else "variance"
         text = f"{what} {b[0]:.1%} -> {a[0]:.1%} (1 standard error {se:.1%})"
@@ -106,7 +110,7 @@ def moved(target: Finding, findings: list[Finding], before: dict, after: dict) -
     if target.kind in _RATIO_KINDS:
         text = f"magnitude {target.magnitude:.2f} -> {same.magnitude:.2f}"
         return target.magnitude - same.magnitude > MOVE_MAGNITUDE, text
-    return True, f"{target.kind}: still found"
+    return True, f"not measured: {target.kind} has no size to compare, still found"
 
 
 def _kind_of(change: dict) -> frozenset:
@@ -130,29 +134,36 @@ def _next_change(findings: list[Finding], config: RunConfig, tried: list[RunConf
 
 
 def _data_bound(target: Finding, metrics: dict) -> str | None:
-    """Why a high variance cannot be regularised away, when the reference shows it (else None).
+    """Why a high variance cannot be regularised away, when the reference model shows it (else None).
 
-    The network's dev error within 2 standard errors of the better reference model's (logistic
-    regression or 5-nearest neighbours), trained on the same rows: a simple model does no better on
-    new data, so the gap is the training set's size.
+    Two measurements on the same split: the reference model (logistic regression) overfits too, its
+    dev error more than ``REFERENCE_Z`` = 3 standard errors above its train error (too few rows for
+    even a linear model), and the network's dev error is within 2 standard errors of the better
+    reference's (logistic regression or 5-nearest neighbours): a simple model trained on the same rows
+    does as well on new data, so the gap is the training set's size.
     """
     if target.kind != VARIANCE:
         return None
     ref = metrics.get("reference") if isinstance(metrics.get("reference"), dict) else {}
     bv = metrics.get("bias_variance") if isinstance(metrics.get("bias_variance"), dict) else {}
-    ref_dev, dev, se = ref.get("dev_error"), bv.get("dev_error"), bv.get("se_dev")
-    if not all(isinstance(v, (int, float)) for v in (ref_dev, dev, se)):
+    ref_dev, ref_train, dev, se = ref.get("dev_error"), ref.get("train_error"), bv.get("dev_error"), bv.get("se_dev")
+    n_dev = bv.get("n_dev")
+    if not all(isinstance(v, (int, float)) for v in (ref_dev, ref_train, dev, se, n_dev)):
         return None
-    model, knn = ref.get("model", "the reference model"), ref.get("knn_dev_error")
-    if isinstance(knn, (int, float)) and knn < ref_dev:
-        model, ref_dev = "5-nearest neighbours", knn
-    if dev > ref_dev + 2 * se:
+    if ref_dev - ref_train <= REFERENCE_Z * dev_standard_error(ref_dev, int(n_dev)):
+        return None  # the reference generalises: the rows suffice for it, so the network's gap is its own
+    model, best = ref.get("model", "the reference model"), ref_dev
+    knn = ref.get("knn_dev_error")
+    if isinstance(knn, (int, float)) and knn < best:
+        model, best = "5-nearest neighbours", knn
+    if abs(dev - best) > 2 * se:  # clearly worse (its own gap) or clearly better (it learns beyond the reference)
         return None
     n = metrics.get("n_train") or ref.get("n_train")
     rows = f"{n} rows" if n else "its rows"
-    return (f"the gap is the training set's size: {rows}; {model} trained on "
-            f"the same rows reaches dev error {ref_dev:.1%} (the network: {dev:.1%} ± {se:.1%}), so no "
-            "regulariser has much to win; more data is what fixes it")
+    return (f"the gap is the training set's size: {rows}; a linear model overfits them too (train error "
+            f"{ref_train:.1%}, dev error {ref_dev:.1%}) and {model} trained on them reaches dev error {best:.1%} "
+            f"against the network's {dev:.1%} ± {se:.1%}, so regularisation has little to win; more data is what "
+            "fixes it")
 
 
 def _manual(findings: list[Finding], failed: dict) -> str:
@@ -185,6 +196,7 @@ def repair(run_dir: str | os.PathLike, max_repairs: int = 3, progress=None, repo
         if pick is None:
             outcome = _manual(findings, failed)
             break
+        previous = config, current, findings  # where a change that does not move its finding is undone to
         finding, change, config = pick
         tried.append(config)
         target = run_dir.with_name(f"{run_dir.name}-repair{i}")
@@ -207,9 +219,10 @@ def repair(run_dir: str | os.PathLike, max_repairs: int = 3, progress=None, repo
         current = target
         if not ok:
             failed.setdefault(finding.kind, set()).add(_kind_of(change))
-            step["note"] = f"did not move {finding.kind} ({measured}): not repeated"
+            step["note"] = f"did not move {finding.kind} ({measured}): undone, not repeated in kind"
             why = _data_bound(finding, after_metrics) if any(f.kind == finding.kind for f in _problems(findings)) \
                 else None
+            config, current, findings = previous
             if why:
                 outcome = f"{MANUAL} ({finding.kind}: {why})"
                 break
@@ -221,6 +234,6 @@ def repair(run_dir: str | os.PathLike, max_repairs: int = 3, progress=None, repo
         else:
             outcome = BUDGET
     doc = {"format": "tunenet-repair", "version": 1, "run_dir": str(run_dir), "steps": steps, "outcome": outcome,
-           "final_run_dir": str(current)}
+           "final_run_dir": str(current), "final": _scores(current)}
     atomic_write_text(run_dir / REPAIR_FILE, json.dumps(doc, indent=2))
     return doc
