@@ -436,7 +436,9 @@ def benchmark_section() -> str:
                        f"{_acc(r['metrics'].get('dev_accuracy'))} |")
             continue
         rep = r["repair"]
-        changes = "; ".join(", ".join(f"{k}={v}" for k, v in c.items()) for c in rep["changes"]) or rep["outcome"]
+        changes = "; ".join(", ".join(f"{k}={v}" for k, v in st["change"].items())
+                            + (" (undone: did not move it)" if st.get("moved") is False else "")
+                            for st in rep["steps"]) or rep["outcome"]
         name = r["name"] + ("" if r["showed"] else " (the fault did not show: not scored)")
         out.append(f"| {name} | {', '.join(r['accept'])} | {', '.join(r['findings'][:3]) or 'nothing'} | "
                    f"{changes} | {_acc(r['metrics'].get('dev_accuracy'))} -> {_acc(rep['final_dev_accuracy'])} "
