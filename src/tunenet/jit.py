@@ -6,7 +6,8 @@ NumPy formula it replaces (in ``nn/layers.py``, ``nn/losses.py``,
 NumPy does in several passes (each a full read and write of the array, plus
 a Python call) into one loop: Adam's update over the flat parameter buffer,
 bias + ReLU, the ReLU mask + the bias gradient, bias + softmax
-cross-entropy + its gradient + accuracy.
+cross-entropy + its gradient + accuracy, the L2 penalty's gradient over the
+flat buffer.
 
 Compilation is lazy: ``import tunenet`` does not import numba; the first call
 of a kernel does, compiles it for the argument types (``cache=True`` keeps the
