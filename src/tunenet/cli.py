@@ -310,7 +310,7 @@ def print_data_summary(data) -> None:
     from .data.table_notes import describe_dataset
 
     if hasattr(data, "X_train"):
-        lines = describe_dataset(data.dataset, (len(data.X_train), len(data.X_dev), len(data.X_test)))
+        lines = describe_dataset(data.dataset, tuple(X.shape[0] for X in (data.X_train, data.X_dev, data.X_test)))
     else:
         lines = describe_dataset(data)
     for line in lines:

@@ -41,13 +41,29 @@ def predict_arrays(run_dir: str | os.PathLike, file: str | os.PathLike) -> tuple
     """
     model = load_run_model(run_dir)
     meta = model.metadata
-    X = encode_features(file, meta["encoding"])
-    X = scaler_from_dict(meta["preprocessing"]).transform(X)
+    X = scaled_features(encode_features(file, meta["encoding"]), meta, file)
     out = model.predict_proba(X)
     target = target_scaler_from_dict(meta.get("target_preprocessing"), source=str(Path(run_dir) / "model.safetensors"))
     if model.output == "linear" and target is not None:
         out = target.inverse_transform(out)
     return out, model, meta["encoding"]
+
+
+def scaled_features(X, meta: dict, file) -> np.ndarray:
+    """``X`` through the run's stored input scaling; a scipy.sparse ``X`` stays sparse.
+
+    A run trained on dense X centred its inputs (standard, minmax): a sparse ``X``
+    is then refused in one line rather than densified. A run trained on sparse X
+    stored a scale-only scaler, which takes sparse and dense ``X`` alike.
+    """
+    from scipy import sparse
+
+    scaling = meta["preprocessing"]
+    if sparse.issparse(X) and scaling.get("type") in ("standard", "minmax"):
+        raise DataError(f"{file}: a sparse {X.shape[0]:,} x {X.shape[1]:,} matrix, but the run centred its inputs "
+                        f"(normalize {scaling['type']} on dense training X), which would densify it: "
+                        "pass dense X, or train the run on sparse X (its scaling is then scale-only)")
+    return scaler_from_dict(scaling).transform(X)
 
 
 def predict_file(run_dir: str | os.PathLike, file: str | os.PathLike) -> str:
@@ -76,7 +92,10 @@ def labels_of(file: str | os.PathLike, encoding: dict, target: str | None = None
     from .data.validation import ArrayWhere
 
     if os.fspath(file).endswith(".npz"):
-        arrays, source = read_npz_arrays(file, required=("X", "y"))
+        from .data.npz import is_sparse_archive, require
+
+        arrays, source = read_npz_arrays(file, required=())
+        require(arrays, ("y",) if is_sparse_archive(arrays) else ("X", "y"), source)
         return encode_labels(arrays["y"].ravel(), encoding, ArrayWhere("y", source))
     columns, where = read_columns(file)
     name = target or encoding.get("target") or list(columns)[-1]
@@ -102,10 +121,10 @@ def evaluate_file(run_dir: str | os.PathLike, file: str | os.PathLike, target: s
     encoding = meta["encoding"]
     X = encode_features(file, encoding) if encoding.get("kind") == "table" else _array_features(file, encoding,
                                                                                                target)
-    X = scaler_from_dict(meta["preprocessing"]).transform(X)
+    X = scaled_features(X, meta, file)
     y = labels_of(file, encoding, target)
-    if len(y) != len(X):
-        raise DataError(f"{file}: {len(X)} rows of features but {len(y)} labels")
+    if len(y) != X.shape[0]:
+        raise DataError(f"{file}: {X.shape[0]} rows of features but {len(y)} labels")
     if model.output != "linear":
         loss, accuracy = evaluate(model, X, y)
         return {"rows": int(len(y)), "loss": float(loss), "accuracy": float(accuracy)}

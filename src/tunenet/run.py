@@ -30,10 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
 
 from .config import RunConfig, from_dict, read_config_file
 from .data import load as load_dataset
-from .data import make_scaler, parse_augment, split_dataset
+from .data import make_scaler, parse_augment, sparse_scaler, split_dataset
 from .data.encoding import MAX_CATEGORIES
 from .data.target import TargetStandardizer
 from .diagnose.bias_variance import run_bias_variance
@@ -108,8 +109,15 @@ def prepare_data(config: RunConfig) -> PreparedData:
     with the training target's mean and std (``config.standardize_target``);
     the y arrays are then in standardised units and ``target_scaler`` maps
     back (:func:`score_split` scores in the original units).
+
+    A scipy.sparse ``X`` (a ``save_npz`` archive) stays sparse: each part is a
+    CSR row selection and the scaler is scale-only (:class:`~tunenet.data.ScaleOnly`,
+    not centred), which the data summary states (``dataset.notes``).
     """
     dataset = load_dataset(config.data, **table_options(config))
+    is_sparse = sparse.issparse(dataset.X)
+    if is_sparse:
+        check_sparse_config(config, dataset)
     split_seed = config.seed if config.split_seed is None else config.split_seed
     splits = split_dataset(dataset, dev=config.dev, test=config.test, seed=split_seed, stratify=config.stratify,
                            in_place=True)
@@ -117,8 +125,10 @@ def prepare_data(config: RunConfig) -> PreparedData:
     empty = np.empty((0,) + dataset.X.shape[1:], dataset.X.dtype)  # not a view: it would keep the array alive
     info = dataclasses.replace(dataset, X=empty, y=dataset.y[:0].copy(), X_test=None, y_test=None)
     del dataset, splits
-    scaler = make_scaler(config.normalize).fit(X_tr)
-    X_tr, X_dev, X_te = (scaler.transform(X.astype(np.float32, copy=False), copy=False) if len(X)
+    scaler = (sparse_scaler if is_sparse else make_scaler)(config.normalize).fit(X_tr)
+    if is_sparse:  # say what was done to X instead of standardising it (the data summary prints the notes)
+        info.notes = [*info.notes, scaler.describe()]
+    X_tr, X_dev, X_te = (scaler.transform(X.astype(np.float32, copy=False), copy=False) if X.shape[0]
                          else X.astype(np.float32)  # an empty dev (dev 0) or test part
                          for X in (X_tr, X_dev, X_te))
     target_scaler = None
@@ -126,6 +136,13 @@ def prepare_data(config: RunConfig) -> PreparedData:
         target_scaler = TargetStandardizer().fit(y_tr)
         y_tr, y_dev, y_te = (target_scaler.transform(y) for y in (y_tr, y_dev, y_te))
     return PreparedData(X_tr, y_tr, X_dev, y_dev, X_te, y_te, scaler, info, target_scaler=target_scaler)
+
+
+def check_sparse_config(config: RunConfig, dataset) -> None:
+    """Refuse, in one line, what a scipy.sparse ``X`` cannot do in the pipeline (it is never densified)."""
+    what = f"{dataset.source}: X is a sparse {dataset.X.shape[0]:,} x {dataset.X.shape[1]:,} matrix"
+    if config.augment:
+        raise ConfigError(f"{what}; --augment transforms dense image rows and cannot apply to it: drop --augment")
 
 
 def table_options(config: RunConfig) -> dict:
@@ -400,26 +417,29 @@ def final_metrics(model: Sequential, data: PreparedData, trainer: Trainer, confi
         metrics["target_standardized"] = ts is not None
     for split, X, y in (("train", data.X_train, data.y_train), ("dev", data.X_dev, data.y_dev),
                         ("test", data.X_test, data.y_test)):
-        if len(X):
+        if X.shape[0]:
             y = ts.inverse_transform(y) if ts is not None else y
             metrics.update({f"{split}_{k}": v for k, v in score_split(model, X, y, ts).items()})
-    if data.output != "linear" and len(data.X_dev):
+    n_train, n_dev = data.X_train.shape[0], data.X_dev.shape[0]
+    if data.output != "linear" and n_dev:
         classes = data.dataset.class_names or list(range(data.n_classes))
         matrix = confusion_matrix(data.y_dev, model.predict(data.X_dev), len(classes))
         metrics["confusion_matrix"] = {"split": "dev", "classes": [str(c) for c in classes],
                                        "matrix": matrix.tolist()}
-    if len(data.X_train):
+    if n_train:
         metrics["input_scale"] = input_statistics(data.X_train)  # after preprocessing: what the network sees
         metrics["n_train"] = int(len(data.X_train))
     if getattr(data.dataset, "image_shape", None):  # images: the doctor may prescribe augmentation
         metrics["image_shape"] = [int(v) for v in data.dataset.image_shape]
     if data.output != "linear" and "dev_accuracy" in metrics:
-        metrics["n_dev"] = int(len(data.X_dev))
+        metrics["n_dev"] = int(n_dev)
         if config is not None:
             metrics["human_error"] = config.human_error
-            estimate = reference_seconds(len(data.X_train), data.X_train.shape[1], data.n_classes)
+            estimate = reference_seconds(n_train, data.X_train.shape[1], data.n_classes)
             seconds = sum(r.get("time", 0.0) for r in trainer.history.epochs)
-            if data.reference is None and wanted(config.reference, config.human_error, estimate, seconds):
+            if sparse.issparse(data.X_train) and config.reference != "off":
+                metrics["reference_skipped"] = SPARSE_REFERENCE
+            elif data.reference is None and wanted(config.reference, config.human_error, estimate, seconds):
                 data.reference = fit_reference(data.X_train, data.y_train, data.X_dev, data.y_dev, seed=config.seed)
             if data.reference is not None and config.reference != "off":
                 metrics["reference"] = dict(data.reference)
@@ -427,6 +447,11 @@ def final_metrics(model: Sequential, data: PreparedData, trainer: Trainer, confi
         metrics["bias_variance"] = bv.to_dict()
         metrics["diagnosis"] = bv.summary()
     return metrics
+
+
+#: why a sparse X gets no reference model (metrics.json's ``reference_skipped``)
+SPARSE_REFERENCE = ("X is sparse: the reference model (softmax regression on standardised inputs) centres X, "
+                    "which would densify it")
 
 
 def writing_status(progress: bool | None, what: str):

@@ -136,24 +136,3 @@ def test_malformed_sparse_archive_is_a_data_error(tmp_path, override, message):
     arrays, source = read_npz_arrays(tmp_path / "x.npz", required=())
     with pytest.raises(DataError, match=message):
         sparse_matrix(arrays, source)
-
-
-def test_cli_train_on_sparse_npz_refuses_in_one_line(tmp_path):
-    """What tunenet train does with a save_npz matrix today: a valid one is named and refused, exit 2."""
-    import os
-    import subprocess
-    import sys
-
-    from scipy import sparse
-
-    X = sparse.random(30, 6, density=0.3, format="csr", random_state=np.random.default_rng(1))
-    np.savez(tmp_path / "x.npz", data=X.data, indices=X.indices, indptr=X.indptr, shape=np.array(X.shape),
-             format=np.array("csr"), y=np.arange(30) % 2)
-    out = subprocess.run([sys.executable, "-m", "tunenet.cli", "train", "--data", "x.npz", "--run-dir", "out",
-                          "--epochs", "1", "--quiet"], cwd=tmp_path, capture_output=True, text=True,
-                         env={**os.environ, "OPENBLAS_NUM_THREADS": "1"}, timeout=300)
-    assert out.returncode == 2
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ")
-    assert "valid sparse csr matrix of shape (30, 6)" in lines[0] and "dense X only" in lines[0]
-    assert not (tmp_path / "out").exists()

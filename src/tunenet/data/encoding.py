@@ -35,7 +35,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 from ..memory import check_bytes, format_bytes
-from .npz import read_npz_arrays
+from .npz import is_sparse_archive, read_npz_arrays, require, sparse_matrix
 from .tables import read_columns
 from .validation import (
     CLASSIFICATION,
@@ -356,7 +356,14 @@ def encode_features(table_or_path, encoding: dict, **read_options) -> np.ndarray
         check_n_features(X, n_features)
         return X
     if isinstance(table_or_path, (str, os.PathLike)) and os.fspath(table_or_path).endswith(".npz"):
-        arrays, _ = read_npz_arrays(table_or_path, required=("X",))
+        arrays, source = read_npz_arrays(table_or_path, required=())
+        if is_sparse_archive(arrays):  # a scipy.sparse.save_npz matrix: CSR float32, never densified
+            X = sparse_matrix(arrays, source).tocsr().astype(np.float32)
+            if X.shape[1] != n_features:
+                raise DataError(f"{source}: the sparse matrix has {X.shape[1]} features; the model expects "
+                                f"{n_features}")
+            return X
+        require(arrays, ("X",), source)
         where = ArrayWhere("X", table_or_path)
         X = check_features(arrays["X"], where)
         check_n_features(X, n_features, where)

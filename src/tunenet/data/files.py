@@ -83,11 +83,7 @@ def load_npz(path: str | os.PathLike, task: str | None = None, name: str | None 
     """An ``.npz`` file with ``X`` and ``y`` (and optionally ``X_test``/``y_test``) as a :class:`Dataset`."""
     arrays, source = read_npz_arrays(path, required=())
     if is_sparse_archive(arrays):
-        X = sparse_matrix(arrays, source)
-        raise DataError(f"{source}: a valid sparse {X.format} matrix of shape {X.shape} with {X.nnz} stored values, "
-                        "but tunenet train/predict take dense X only (the split, scaler, health monitor and "
-                        "reference model are dense); train on it in Python with tunenet.MLPClassifier / "
-                        "MLPRegressor, which accept CSR/CSC, or save dense arrays with np.savez(path, X=X, y=y)")
+        return load_sparse_npz(arrays, source, task, name)
     require(arrays, ("X", "y"), source)
     X = check_features(arrays["X"], ArrayWhere("X", source))
     y, task, classes = encode_target(arrays["y"].ravel() if arrays["y"].ndim == 2 and arrays["y"].shape[1] == 1
@@ -103,6 +99,19 @@ def load_npz(path: str | os.PathLike, task: str | None = None, name: str | None 
         enc = array_encoding([f"x{j}" for j in range(X.shape[1])], task, classes)
         y_test = encode_labels(arrays["y_test"].ravel(), enc, ArrayWhere("y_test", source))
         check_same_length(X_test, y_test, f"{source}: X_test", f"{source}: y_test")
+    class_names, feature_names = _names(arrays, source, task, classes, y, X.shape[1])
+    image_shape = tuple(int(d) for d in arrays["image_shape"]) if "image_shape" in arrays else None
+    if image_shape is not None and int(np.prod(image_shape)) != X.shape[1]:
+        raise DataError(f"{source}: image_shape {image_shape} does not match {X.shape[1]} features")
+    ds = Dataset(name=name or Path(source).name, X=X, y=y, task=task, X_test=X_test, y_test=y_test,
+                 class_names=class_names, feature_names=feature_names, description=f"arrays read from {source}",
+                 image_shape=image_shape, source=source)
+    ds.encoding = array_encoding(ds.feature_names, task, classes, class_names)
+    return ds
+
+
+def _names(arrays: dict, source: str, task: str, classes, y: np.ndarray, n_features: int):
+    """``(class_names, feature_names)`` of an ``.npz`` archive, checked against the classes and the width."""
     class_names = None
     if task == CLASSIFICATION:
         class_names = [str(c) for c in arrays["class_names"]] if "class_names" in arrays else [str(c) for c in classes]
@@ -110,14 +119,42 @@ def load_npz(path: str | os.PathLike, task: str | None = None, name: str | None 
             raise DataError(f"{source}: class_names has {len(class_names)} names for {len(classes)} classes")
         check_two_classes(y, ArrayWhere("y", source), class_names)
     feature_names = [str(f) for f in arrays["feature_names"]] if "feature_names" in arrays else []
-    if feature_names and len(feature_names) != X.shape[1]:
-        raise DataError(f"{source}: feature_names has {len(feature_names)} names for {X.shape[1]} features")
-    image_shape = tuple(int(d) for d in arrays["image_shape"]) if "image_shape" in arrays else None
-    if image_shape is not None and int(np.prod(image_shape)) != X.shape[1]:
-        raise DataError(f"{source}: image_shape {image_shape} does not match {X.shape[1]} features")
-    ds = Dataset(name=name or Path(source).name, X=X, y=y, task=task, X_test=X_test, y_test=y_test,
-                 class_names=class_names, feature_names=feature_names, description=f"arrays read from {source}",
-                 image_shape=image_shape, source=source)
+    if feature_names and len(feature_names) != n_features:
+        raise DataError(f"{source}: feature_names has {len(feature_names)} names for {n_features} features")
+    return class_names, feature_names
+
+
+def load_sparse_npz(arrays: dict, source: str, task: str | None = None, name: str | None = None) -> Dataset:
+    """A ``scipy.sparse.save_npz`` archive with a ``y`` member as a :class:`Dataset` whose ``X`` is CSR float32.
+
+    The matrix is checked member by member (:func:`~tunenet.data.npz.sparse_matrix`) and never densified
+    (CSC is converted to CSR, whose row slices are the mini-batches). Labels: a ``y`` member (one per
+    row); ``class_names`` and ``feature_names`` as for a dense archive. ``X_test``/``y_test`` and
+    ``image_shape`` do not apply to a sparse archive and are refused.
+    """
+    X = sparse_matrix(arrays, source)
+    for key in ("X_test", "y_test", "image_shape"):
+        if key in arrays:
+            raise DataError(f"{source}: a sparse archive cannot hold {key!r} (only the matrix, y, class_names and "
+                            "feature_names); pass a test split with --test instead")
+    if "y" not in arrays:
+        raise DataError(f"{source}: a sparse {X.format} matrix but no array 'y' (found: {', '.join(arrays)}); "
+                        "add the labels with np.savez(path, data=X.data, indices=X.indices, indptr=X.indptr, "
+                        "shape=np.array(X.shape), format=np.array('csr'), y=y)")
+    fmt = X.format
+    X = X.tocsr().astype(np.float32)
+    X.sum_duplicates()  # canonical CSR: sorted indices, one stored value per (row, column)
+    y, task, classes = encode_target(arrays["y"].ravel() if arrays["y"].ndim == 2 and arrays["y"].shape[1] == 1
+                                     else arrays["y"], task, ArrayWhere("y", source))
+    if X.shape[0] != len(y):
+        raise DataError(f"{source}: the sparse matrix has {X.shape[0]} rows but y has {len(y)} labels; "
+                        "expected one label per row")
+    class_names, feature_names = _names(arrays, source, task, classes, y, X.shape[1])
+    m, n = X.shape
+    density = X.nnz / max(m * n, 1)
+    ds = Dataset(name=name or Path(source).name, X=X, y=y, task=task, class_names=class_names,
+                 feature_names=feature_names, description=f"sparse {fmt} matrix read from {source}", source=source,
+                 notes=[f"sparse {fmt}: {X.nnz:,} stored values ({density:.2%} of the matrix), kept sparse"])
     ds.encoding = array_encoding(ds.feature_names, task, classes, class_names)
     return ds
 

@@ -265,8 +265,8 @@ def check_target(y, task: str = CLASSIFICATION, where: Where | None = None) -> n
 
 def check_same_length(X: np.ndarray, y: np.ndarray, x_name: str = "X", y_name: str = "y") -> None:
     """Refuse X and y with different numbers of samples."""
-    if len(X) != len(y):
-        raise DataError(f"{x_name} has {len(X)} rows but {y_name} has {len(y)} labels; "
+    if X.shape[0] != len(y):  # shape, not len(): a scipy.sparse X has no len()
+        raise DataError(f"{x_name} has {X.shape[0]} rows but {y_name} has {len(y)} labels; "
                         "expected one label per row")
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy import sparse
 
 from .health import HealthLog
 from .kinds import ERROR, FROZEN, INPUT_SCALE, WARNING, Finding
@@ -129,12 +130,25 @@ def input_scale(metrics: dict | None, health: HealthLog | None = None) -> list[F
 
 
 def input_statistics(X: np.ndarray) -> dict:
-    """``{"median_std", "max_std", "max_abs_mean"}`` over the columns of ``X`` (constant columns ignored for std)."""
-    if X.size == 0:
+    """``{"median_std", "max_std", "max_abs_mean"}`` over the columns of ``X`` (constant columns ignored for std).
+
+    ``X`` may be scipy.sparse: the column means and stds then come from the stored values and the
+    count of implicit zeros, without densifying.
+    """
+    if X.shape[0] == 0 or X.shape[1] == 0:
         return {}
     X = X[: 20_000]
-    std = np.std(X, axis=0, dtype=np.float64)
-    mean = np.mean(X, axis=0, dtype=np.float64)
+    if sparse.issparse(X):
+        X = X.tocsr()
+        m, n = X.shape
+        cols, values = X.indices, X.data.astype(np.float64)
+        mean = np.bincount(cols, values, minlength=n) / m
+        d = values - mean[cols]
+        zeros = m - np.bincount(cols, minlength=n)
+        std = np.sqrt((np.bincount(cols, d * d, minlength=n) + zeros * mean * mean) / m)
+    else:
+        std = np.std(X, axis=0, dtype=np.float64)
+        mean = np.mean(X, axis=0, dtype=np.float64)
     live = std[std > 0]
     return {"median_std": float(np.median(live)) if live.size else 0.0, "max_std": float(std.max()),
             "max_abs_mean": float(np.max(np.abs(mean)))}

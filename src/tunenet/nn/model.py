@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import sparse
 
 from .. import jit
 from ..errors import ConfigError, DataError
@@ -241,7 +242,16 @@ class Sequential:
         return data_loss + penalty(params, l2, l1, m), logits
 
     def check_input(self, X, name: str = "X") -> np.ndarray:
-        """``X`` as a 2-D finite array of the model's width and dtype, or a DataError."""
+        """``X`` as a 2-D finite array of the model's width and dtype, or a DataError (scipy.sparse: CSR)."""
+        if sparse.issparse(X):
+            if X.shape[1] != self.n_in:
+                raise DataError(f"{name} has {X.shape[1]} features; the model expects {self.n_in}")
+            if X.dtype.kind not in "biuf":
+                raise DataError(f"{name} must be numeric, got dtype {X.dtype}")
+            X = X.tocsr()
+            if not np.all(np.isfinite(X.data)):
+                raise DataError(f"{name} has a non-finite stored value")
+            return X.astype(self.dtype, copy=False)
         X = np.asarray(X)
         if X.dtype.kind not in "biuf":
             raise DataError(f"{name} must be numeric, got dtype {X.dtype}")

@@ -64,7 +64,7 @@ class LBFGSTrainer(Trainer):
             train_loss, train_accuracy = evaluate(model, X, y, self.loss)
             row = {"epoch": self.epoch, "train_loss": train_loss, "train_accuracy": train_accuracy,
                    "dev_loss": math.nan, "dev_accuracy": math.nan, "lr": float(self.optimizer.lr)}
-            if X_dev is not None and len(X_dev):
+            if X_dev is not None and X_dev.shape[0]:
                 row["dev_loss"], row["dev_accuracy"] = evaluate(model, X_dev, y_dev, self.loss)
             row["time"] = time.perf_counter() - clock[0]
             self.history.steps.append(J)

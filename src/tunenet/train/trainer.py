@@ -239,7 +239,7 @@ class Trainer:
                "dev_loss": math.nan, "dev_accuracy": math.nan, "lr": float(opt.lr)}
         if model.output == "linear":
             row["dev_r2"] = math.nan
-        if X_dev is not None and len(X_dev):
+        if X_dev is not None and X_dev.shape[0]:
             row.update({f"dev_{k}": v for k, v in evaluate_scores(model, X_dev, y_dev, self.loss).items()})
         row["time"] = time.perf_counter() - start
         self.history.epochs.append(row)
