@@ -428,7 +428,7 @@ def final_metrics(model: Sequential, data: PreparedData, trainer: Trainer, confi
                                        "matrix": matrix.tolist()}
     if n_train:
         metrics["input_scale"] = input_statistics(data.X_train)  # after preprocessing: what the network sees
-        metrics["n_train"] = int(len(data.X_train))
+        metrics["n_train"] = int(n_train)
     if getattr(data.dataset, "image_shape", None):  # images: the doctor may prescribe augmentation
         metrics["image_shape"] = [int(v) for v in data.dataset.image_shape]
     if data.output != "linear" and "dev_accuracy" in metrics:
