@@ -74,6 +74,24 @@ def test_semicolon_csv_is_detected_and_an_explicit_delimiter_is_used(tmp_path):
     assert r.stderr.startswith("error: ") and len(r.stderr.strip().splitlines()) == 1
 
 
+def test_decimal_comma_numbers_are_named_not_taken_for_row_ids(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = [f"{a:.2f};{b:.2f};{int(a + b > 0)}".replace(".", ",") for a, b in rng.normal(size=(40, 2))]
+    data = tmp_path / "eu.csv"
+    data.write_text("a;b;y\n" + "\n".join(rows) + "\n")
+    r = tunenet("train", "--data", data, *FAST, "--run-dir", tmp_path / "r", "--quiet", check=0)
+    warnings = [line for line in r.stderr.splitlines() if line.startswith("warning: ")]
+    first_a = rows[0].split(";")[0]
+    assert len(warnings) == 2 and all("decimal comma" in w and "decimal=','" in w for w in warnings)
+    assert warnings[0].startswith(f"warning: column 'a' holds numbers written with a decimal comma ('{first_a}'")
+    assert "row id" not in r.stderr
+    # a column of '.' decimals beside them is not named
+    data.write_text("a;b;y\n" + "\n".join(r.replace(",", ".", 1) for r in rows) + "\n")
+    r = tunenet("train", "--data", data, *FAST, "--run-dir", tmp_path / "r2", "--quiet", check=0)
+    assert "column 'a'" not in r.stderr and "warning: column 'b' holds numbers written with a decimal comma" \
+        in r.stderr
+
+
 def test_ragged_comma_file_suggests_the_delimiter(tmp_path):
     data = tmp_path / "semi.csv"
     data.write_text("a;b;y\n1;2;0\n3;4\n5;6;0\n")  # ';' is inconsistent too: nothing detected

@@ -134,15 +134,41 @@ def id_columns(columns: dict[str, np.ndarray], target: str) -> list[tuple[str, s
     return found
 
 
+#: a number written with a decimal comma (``0,13``, ``-1234,5``): what a semicolon-separated European CSV holds
+DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+
+
+def decimal_comma_columns(columns: dict[str, np.ndarray]) -> list[tuple[str, list[str]]]:
+    """(name, first values) of text columns whose every value is a number with a decimal comma (or an integer)."""
+    found = []
+    for name, values in columns.items():
+        if values.dtype != object:
+            continue
+        present = [str(v).strip() for v in values if v is not None and str(v).strip()]
+        with_comma = [v for v in present if DECIMAL_COMMA.match(v)]
+        if with_comma and all(DECIMAL_COMMA.match(v) or v.lstrip("+-").isdigit() for v in present):
+            found.append((name, with_comma[:2]))
+    return found
+
+
 def table_warnings(columns: dict[str, np.ndarray], target: str, source: str) -> list[str]:
-    """Warnings about a table's header and id-like columns (the columns after ``drop``)."""
+    """Warnings about a table's header, decimal-comma numbers and id-like columns (the columns after ``drop``)."""
     warnings = []
     header = header_warning(list(columns), source)
     if header:
         warnings.append(header)
+    commas = decimal_comma_columns(columns)
+    for name, examples in commas:
+        role = "the target" if name == target else "a feature"
+        warnings.append(f"column {name!r} holds numbers written with a decimal comma "
+                        f"({', '.join(map(repr, examples))}, ...) and is read as text ({role}: "
+                        f"{'classes' if name == target else 'one-hot categories'}); tunenet reads '.' as the "
+                        "decimal point: convert the file first (e.g. pandas.read_csv(path, sep=';', decimal=',')"
+                        ".to_csv(new_path, index=False))")
     for name, why in id_columns(columns, target):
-        warnings.append(f"column {name!r} looks like a row id ({why}) but is used as a feature; "
-                        f"leave it out with --drop {name}")
+        if name not in dict(commas):  # the distinct numbers of a decimal-comma column are not ids
+            warnings.append(f"column {name!r} looks like a row id ({why}) but is used as a feature; "
+                            f"leave it out with --drop {name}")
     return warnings
 
 
