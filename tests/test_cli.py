@@ -79,6 +79,19 @@ def test_divergence_exits_2_and_keeps_the_last_good_checkpoint(tmp_path):
     assert checkpoint_path(run).read_bytes() == good
 
 
+def test_a_fresh_divergence_gives_one_advice_the_lr_range_tests_rate(tmp_path):
+    run = tmp_path / "run"
+    result = tunenet("train", "--data", "digits", "--optimizer", "sgd", "--lr", "1000", "--epochs", "3",
+                     "--run-dir", run, "--quiet", check=2)
+    finding = json.loads((run / "diagnosis.json").read_text())["findings"][0]
+    assert finding["kind"] == "learning rate too high" and 0 < finding["change"]["lr"] < 1000
+    lr = f"--lr {finding['change']['lr']:.2g}"
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith("error: training diverged") and "learning rate 1000 is too high" in error
+    assert f"try {lr}, where the lr range test's loss fell fastest" in error and "or lower" not in error
+    assert f"({lr})" in result.stdout  # the doctor's fix printed above it names the same rate
+
+
 def test_resume_with_changed_hyperparameters_continues(tmp_path):
     run = tmp_path / "run"
     tunenet("train", "--data", "moons", "--epochs", "3", "--run-dir", run, "--quiet", "--early-stopping", "0",

@@ -333,12 +333,16 @@ def _train(config: RunConfig, run_dir: Path | None, continuing: bool, callbacks,
         trainer.stop_training = False
     try:
         trainer.fit(data.X_train, data.y_train, data.X_dev, data.y_dev)
-    except DivergenceError:
+    except DivergenceError as exc:
         if run_dir is not None:
             _save_evidence(run_dir, trainer, health)
             # a fresh run diverged: the doctor's findings, with an lr the range test supports
             if (report if lr_range is None else lr_range) and not save_config:
-                diagnose_run(run_dir, extra_metrics={"lr_range": lr_range_suggestion(config, data)})
+                suggestion = lr_range_suggestion(config, data)
+                diagnose_run(run_dir, extra_metrics={"lr_range": suggestion})
+                message = with_supported_lr(str(exc), suggestion["suggested"], float(trainer.optimizer.lr))
+                if message != str(exc):
+                    raise DivergenceError(message) from None
         raise
     finally:
         if run_dir is not None:
@@ -386,6 +390,19 @@ def _save_evidence(run_dir: Path, trainer: Trainer, health: HealthMonitor) -> No
     if len(trainer.history) or trainer.history.steps:  # keep steps.csv of a run that diverged in epoch 1
         trainer.history.save(run_dir)
     health.save(run_dir)  # also after a DivergenceError: the evidence of what went wrong
+
+
+def with_supported_lr(message: str, suggested: float, lr: float) -> str:
+    """A divergence message whose blind "try lr/10 or lower" becomes the lr range test's suggestion.
+
+    The doctor's fix names the same rate (``--lr`` at 2 significant digits), so a run gets one advice, not two.
+    """
+    import re
+
+    if not suggested < lr:
+        return message
+    return re.sub(r"try \S+ or lower", f"try --lr {suggested:.2g}, where the lr range test's loss fell fastest",
+                  message, count=1)
 
 
 def lr_range_suggestion(config: RunConfig, data: PreparedData, steps: int = 100) -> dict:
