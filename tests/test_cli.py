@@ -25,6 +25,13 @@ def test_train_digits_with_defaults(tmp_path):
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["test_accuracy"] >= 0.95
     assert "test" in result.stdout and ("variance" in result.stdout or "bias" in result.stdout)
+    # the advice fits the run: early stopping is on by default, so it is not suggested (the generic recipe did)
+    verdict = metrics["bias_variance"]["verdict"]
+    verdict_line = next(line for line in result.stdout.splitlines() if line.startswith(verdict))
+    assert "early stopping" not in verdict_line
+    findings = json.loads((tmp_path / "run" / "diagnosis.json").read_text())["findings"]
+    fitted = [f["fix"] for f in findings if f["kind"] == verdict]
+    assert not fitted or verdict_line.endswith("; " + fitted[0])
     for name in ("config.yaml", "history.csv", "steps.csv", "model.safetensors", "curves.png", "metrics.json"):
         assert (tmp_path / "run" / name).is_file(), name
     assert checkpoint_path(tmp_path / "run").is_file()

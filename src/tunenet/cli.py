@@ -370,7 +370,22 @@ def print_run_findings(console, run_dir, metrics: dict) -> None:
         for f in shown:
             console.print(f.summary(), highlight=False, markup=False, soft_wrap=True)
     elif "diagnosis" in metrics:
-        console.print(metrics["diagnosis"], highlight=False, markup=False, soft_wrap=True)
+        console.print(fitted_diagnosis(metrics, findings), highlight=False, markup=False, soft_wrap=True)
+
+
+def fitted_diagnosis(metrics: dict, findings: list) -> str:
+    """The bias/variance line with the doctor's fix for the run's configuration in place of the generic recipe.
+
+    The recipe says "or try early stopping" whatever the run did; the doctor's finding of the same kind leaves out
+    what the run already has (early stopping on, Adam, ...).
+    """
+    line = metrics["diagnosis"]
+    recipe = (metrics.get("bias_variance") or {}).get("recipe") or {}
+    first = next(iter(recipe), None)
+    fitted = next((f for f in findings if first is not None and f.kind == first and f.fix), None)
+    if fitted is None or "; " not in line:
+        return line
+    return f"{line.split('; ', 1)[0]}; {fitted.fix}"
 
 
 def _number(value) -> str:
