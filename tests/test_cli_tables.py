@@ -219,6 +219,16 @@ def test_not_a_terminal_prints_a_line_per_epoch_and_paths_unwrapped(tmp_path):
     assert (run_dir / "report.html").is_file()
 
 
+def test_a_lab_table_in_a_log_is_never_cut(tmp_path):
+    r = tunenet("lab", "ewa", "--out", tmp_path / "ewa", env={"COLUMNS": "80"}, check=0)
+    table = r.stdout.split("The data start")[0]
+    assert "…" not in table
+    rows = json.loads((tmp_path / "ewa" / "table.json").read_text())["rows"]
+    header = next(line for line in table.splitlines() if "beta" in line)
+    assert "bias correction" in header and "mean weight age" in header  # one line each, not folded
+    assert sum(line.startswith("│") for line in table.splitlines()) == len(rows)
+
+
 def test_datasets_table_escapes_markup():
     from rich.console import Console
 

@@ -56,10 +56,13 @@ def print_result(result, out, seconds: float) -> None:
     for column in result.columns:
         numeric = all(isinstance(row.get(column), (int, float)) and not isinstance(row.get(column), bool)
                       for row in result.rows if row.get(column) is not None)
-        table.add_column(column.replace("_", " "), justify="right" if numeric else "left")
+        # fold, never "…": a narrow terminal wraps a number or a heading instead of cutting it
+        table.add_column(column.replace("_", " "), justify="right" if numeric else "left", overflow="fold")
     for row in result.rows:
         table.add_row(*(format_value(row.get(column)) for column in result.columns))
     console = Console()
+    if not console.is_terminal:  # a log or a pipe: the table at its natural width (up to 200 columns)
+        console = Console(width=max(console.width, 200))
     console.print(table)
     console.print(result.reading, highlight=False, markup=False)
     files = ["table.md", "table.json", *result.figures]
