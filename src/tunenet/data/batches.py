@@ -4,7 +4,7 @@
 descent, anything between mini-batch gradient descent (powers of two such as
 32..1024 suit the hardware). The order is reshuffled every epoch from an
 explicit Generator; the last partial batch is kept. Each batch is gathered
-once, with ``numpy.take(..., out=...)`` into a buffer reused across steps.
+once, with ``ndarray.take(..., out=...)`` into a buffer reused across steps.
 The indices come from a permutation, so they are always in range:
 ``mode="clip"`` skips the bounds check, with which NumPy would gather into a
 temporary buffer and copy it over (about 30% slower).
@@ -76,6 +76,7 @@ class MiniBatches:
             self.weights = self.sample_weight
             yield self.X, self.y
             return
+        X, y = self.X, self.y
         for start in range(0, self.m, self.batch_size):
             idx = order[start:start + self.batch_size]
             n = idx.size
@@ -84,8 +85,8 @@ class MiniBatches:
                 xb = self.X[idx]
             else:
                 xb = self._xbuf[:n]
-                np.take(self.X, idx, axis=0, out=xb, mode="clip")
-            np.take(self.y, idx, axis=0, out=yb, mode="clip")
+                X.take(idx, 0, xb, "clip")  # the method: np.take's Python wrapper costs ~2 us a call
+            y.take(idx, 0, yb, "clip")
             if self.sample_weight is not None:
                 self.weights = self.sample_weight[idx]
             yield xb, yb
