@@ -37,7 +37,9 @@ def add_tune_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--storage", help="journal file (default: studies/NAME/journal.log), sqlite:///FILE or "
                                      "postgresql://USER:PASSWORD@HOST/DB")
     p.add_argument("--root", default="studies", help="folder of study directories (default: studies)")
-    p.add_argument("--resume", metavar="STUDY", help="continue a study (its directory or name) to its budget")
+    p.add_argument("--resume", metavar="STUDY",
+                   help="continue a study (its directory or name) to its own budget, with its own space and base "
+                        "configuration (--trials, --space, --lr, ... are refused; see --warm-start)")
     p.add_argument("--warm-start", dest="warm_start", metavar="STUDY",
                    help="start a new study with another study's best trials (its directory or name): a longer "
                         "search builds on a shorter one")
