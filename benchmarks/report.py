@@ -819,4 +819,8 @@ def write_report(path: Path = DOC) -> Path:
 
 
 if __name__ == "__main__":
-    print(f"wrote {write_report()}")
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DOC, help=f"the page to write (default: {DOC})")
+    print(f"wrote {write_report(parser.parse_args().out)}")

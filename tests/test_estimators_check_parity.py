@@ -1,7 +1,7 @@
 """scikit-learn's estimator checks in the solver='sgd', solver='lbfgs' and early_stopping=True
 configurations: tunenet's estimators fail no check that scikit-learn's own MLP passes with the same
-parameters (issue 16). Both train in float64 here, the precision scikit-learn's MLP uses on the
-checks' float64 data (tunenet's float32 default is checked in test_estimators.py)."""
+parameters (issue 16), in float64 (the precision scikit-learn's MLP uses on the checks' float64 data)
+and in tunenet's float32 default."""
 
 import warnings
 
@@ -46,14 +46,15 @@ def _failed_checks(estimator, sklearn_class) -> dict[str, str]:
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("config", CONFIGS)
 @pytest.mark.parametrize("Ours,Theirs", [(MLPClassifier, SkMLPClassifier), (MLPRegressor, SkMLPRegressor)],
                          ids=["classifier", "regressor"])
-def test_no_check_fails_that_sklearn_passes(config, Ours, Theirs):
+def test_no_check_fails_that_sklearn_passes(config, Ours, Theirs, dtype):
     params = dict(max_iter=100, **CONFIGS[config])  # max_iter=100: scikit-learn's own checking parameter
     with threadpool_limits(limits=1):
         theirs = _failed_checks(Theirs(**params), Theirs)
-        ours = _failed_checks(Ours(dtype="float64", **params), Theirs)
+        ours = _failed_checks(Ours(dtype=dtype, **params), Theirs)
     assert SkipTestWarning  # imported for the filter above
     extra = {name: error for name, error in ours.items() if name not in theirs}
     assert not extra, extra
