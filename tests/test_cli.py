@@ -99,6 +99,21 @@ def test_a_fresh_divergence_gives_one_advice_the_lr_range_tests_rate(tmp_path):
     assert f"({lr})" in result.stdout  # the doctor's fix printed above it names the same rate
 
 
+def test_resume_refuses_a_changed_table_option_before_reading_any_data(tmp_path):
+    data = tmp_path / "t.csv"
+    rng = np.random.default_rng(0)
+    data.write_text("id,a,b,y\n" + "".join(f"{i},{a:.3f},{b:.3f},{int(a > b)}\n"
+                                           for i, (a, b) in enumerate(rng.normal(size=(40, 2)))))
+    run = tmp_path / "run"
+    tunenet("train", "--data", data, "--drop", "id", "--hidden", "4", "--epochs", "2", "--run-dir", run, "--quiet",
+            check=0)
+    r = tunenet("train", "--resume", run, "--drop", "a", check=2)
+    assert r.stdout == "" and r.stderr.startswith(f"error: {run}: --drop (the run has id, asked a) cannot change on "
+                                                  "--resume")
+    r = tunenet("train", "--resume", run, "--data", "digits", check=2)
+    assert r.stdout == "" and "--data (the run has" in r.stderr  # no summary of the data it would not use
+
+
 def test_resume_with_changed_hyperparameters_continues(tmp_path):
     run = tmp_path / "run"
     tunenet("train", "--data", "moons", "--epochs", "3", "--run-dir", run, "--quiet", "--early-stopping", "0",

@@ -279,8 +279,14 @@ def run_train(args: argparse.Namespace) -> int:
     from .run import prepare_data, read_run_config, train_run
 
     if args.resume:
+        from .run import check_resume_changes
+        from .train.checkpoint import checkpoint_path
+
         run_dir = Path(args.resume)
         config = read_run_config(run_dir, config_overrides(args))
+        if checkpoint_path(run_dir).is_file():  # before the data is read: a refused change prints nothing else
+            check_resume_changes(read_run_config(run_dir), config, run_dir)
+        check_table_options(config, set(config_overrides(args)), str(run_dir / "config.yaml"))
     else:
         config = config_from_args(args)
         name = Path(config.data).stem if "/" in config.data or "." in config.data else config.data

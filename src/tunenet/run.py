@@ -229,8 +229,9 @@ def read_run_config(run_dir: str | os.PathLike, overrides: dict | None = None) -
 #: monitored metric (early stopping's and plateau's best values are of that metric). Everything else --
 #: lr, beta, beta1, beta2, eps, weight_decay, schedule, batch_size, epochs, l2, l1, clip, early_stopping,
 #: plateau, augment, threads, checkpoint_every -- is honoured from the next epoch on.
-RESUME_FIXED = ("data", "target", "dev", "test", "stratify", "normalize", "split_seed", "hidden", "activation",
-                "init", "batchnorm", "keep_prob", "optimizer", "seed", "monitor")
+RESUME_FIXED = ("data", "target", "task", "categorical", "drop", "delimiter", "max_categories", "standardize_target",
+                "dev", "test", "stratify", "normalize", "split_seed", "hidden", "activation", "init", "batchnorm",
+                "keep_prob", "optimizer", "seed", "monitor")
 #: Optimisers whose state is the same (one velocity ``v``): switching between them on resume is honoured.
 SAME_STATE = ({"momentum", "nesterov"},)
 

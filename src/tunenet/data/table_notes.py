@@ -246,7 +246,7 @@ def describe_dataset(dataset, splits: Sequence[int] | None = None) -> list[str]:
     specs = enc.get("columns")
     if specs is not None:
         categorical = [f"{s['name']} ({len(s['categories'])})" for s in specs if s["type"] == "categorical"]
-        features = f"features: {dataset.n_features} from {len(specs)} columns"
+        features = f"features: {dataset.n_features} from {len(specs)} column{'s' * (len(specs) != 1)}"
         features += f"; one-hot: {', '.join(categorical)}" if categorical else "; all numeric"
     else:
         features = f"features: {dataset.n_features}" + (f" ({'x'.join(map(str, dataset.image_shape))} images)"
