@@ -92,6 +92,24 @@ def test_decimal_comma_numbers_are_named_not_taken_for_row_ids(tmp_path):
         in r.stderr
 
 
+def test_a_compressed_csv_says_how_to_decompress_it(tmp_path):
+    import gzip
+
+    data = tmp_path / "digits.csv.gz"
+    data.write_bytes(gzip.compress(b"a,b,y\n1,2,0\n3,4,1\n"))
+    r = tunenet("train", "--data", data, "--run-dir", tmp_path / "r", check=2)
+    assert r.stderr == (f"error: {data}: compressed .csv files are not read; decompress it first, e.g. gunzip -c "
+                        f"{data} > digits.csv, and pass --data digits.csv\n")
+
+
+def test_a_file_without_a_header_line_is_named(tmp_path):
+    data = tmp_path / "noheader.csv"  # scikit-learn's digits.csv: pixel values from the first line on
+    data.write_text("\n".join(",".join(str((i * j) % 3) for j in range(6)) for i in range(1, 30)) + "\n")
+    r = tunenet("train", "--data", data, "--run-dir", tmp_path / "r", check=2)
+    assert "appears twice" in r.stderr and "if the file has no header line" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
 def test_ragged_comma_file_suggests_the_delimiter(tmp_path):
     data = tmp_path / "semi.csv"
     data.write_text("a;b;y\n1;2;0\n3;4\n5;6;0\n")  # ';' is inconsistent too: nothing detected

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -221,6 +222,10 @@ def is_idx_path(path: Path) -> bool:
     return path.is_dir() or "idx" in name or name.endswith((".idx", ".idx.gz"))
 
 
+#: compressed files tunenet names instead of calling them an unsupported type, with the command that inflates each
+COMPRESSED_SUFFIXES = {".gz": "gunzip -c", ".bz2": "bunzip2 -c", ".xz": "unxz -c", ".zst": "unzstd -c"}
+
+
 def loader_for(path: str | os.PathLike) -> Callable[..., Dataset]:
     """The loader for a file type: CSV/TSV and Parquet tables, ``.npz``, or IDX (file or directory)."""
     path = Path(path)
@@ -231,6 +236,12 @@ def loader_for(path: str | os.PathLike) -> Callable[..., Dataset]:
         return load_npz
     if is_idx_path(path):
         return load_idx
+    inner = Path(path.stem).suffix.lower()
+    if suffix in COMPRESSED_SUFFIXES and inner in CSV_SUFFIXES + PARQUET_SUFFIXES + (".npz",):
+        plain = path.with_suffix("").name
+        raise DataError(f"{path}: compressed {inner} files are not read; decompress it first, e.g. "
+                        f"{COMPRESSED_SUFFIXES[suffix]} {shlex.quote(str(path))} > {shlex.quote(plain)}, and pass "
+                        f"--data {shlex.quote(plain)}")
     raise DataError(f"{path}: unsupported file type {suffix or '(no suffix)'!r}; expected .csv, .tsv, .parquet, "
                     ".npz, an IDX file (name containing 'idx') or a directory of MNIST-layout IDX files")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from .table_notes import delimiter_hint, detect_delimiter, metadata_hint
+from .table_notes import _is_number, delimiter_hint, detect_delimiter, metadata_hint
 from .validation import TableWhere, csv_record_lines, first_ragged_line
 from .widecsv import wide_csv_columns
 
@@ -43,7 +43,10 @@ def _arrow_columns(table, where_source: str) -> dict[str, np.ndarray]:
     seen = set()
     for name in names:
         if name in seen:
-            raise DataError(f"{where_source}: column name {name!r} appears twice; column names must be unique")
+            numbers = _is_number(name) and sum(map(_is_number, names)) * 2 > len(names)
+            raise DataError(f"{where_source}: column name {name!r} appears twice; column names must be unique"
+                            + ("; the first line holds numbers: if the file has no header line (scikit-learn's "
+                               "digits.csv has none), put a line of column names first" if numbers else ""))
         seen.add(name)
     columns = {}
     for name, column in zip(names, table.columns, strict=True):
