@@ -78,7 +78,7 @@ def test_study_list_predict_on_a_study_and_the_objective_name(tmp_path):
                 "--workers", "1", "--study", "s", "--root", tmp_path / "studies", check=0)
     # not on a terminal: the data read, then one line per trial
     assert r.stdout.startswith("data: moons, 1,000 rows; target y -> classification, 2 classes")
-    assert sum(line.startswith("trial ") and "complete" in line for line in r.stdout.splitlines()) == 2
+    assert sum(line.startswith("trial ") and " complete dev_accuracy 0." in line for line in r.stdout.splitlines()) == 2
     study_dir = tmp_path / "studies" / "s"
     study = optuna.load_study(study_name="s", storage=make_storage(None, study_dir))
     assert study.metric_names == ["dev_accuracy"]

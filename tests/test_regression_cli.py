@@ -80,6 +80,8 @@ def test_tune_ranks_regression_trials_by_dev_r2_and_prints_test_scores(tmp_path)
                      "--quiet", "--root", tmp_path / "studies", "--study", "reg", check=0)
     line = next(line for line in result.stdout.splitlines() if line.startswith("best model"))
     assert "test R²" in line and "RMSE" in line and "MAE" in line and "loss" not in line
+    trials = [line for line in result.stdout.splitlines() if line.startswith("trial ")]
+    assert len(trials) == 2 and all(" complete dev_r2 " in t for t in trials)  # each value named by its metric
     summary = json.loads((tmp_path / "studies" / "reg" / "summary.json").read_text())
     assert "dev_r2" in summary["best"] and "test_rmse" in summary["best"]["metrics"]
     bad = tunenet("tune", "--data", data, "--trials", "1", "--rounds", "1", "--objective", "dev_accuracy",

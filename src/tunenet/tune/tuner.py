@@ -234,6 +234,7 @@ class LiveTable:
         self.live = sys.stdout.isatty() if live is None else live
         self._printed: set[int] = set()
         self._live = None
+        self._metric: str | None = None
 
     def __enter__(self):
         if self.live:
@@ -256,9 +257,16 @@ class LiveTable:
             if t.number in self._printed or t.state in (TrialState.RUNNING, TrialState.WAITING):
                 continue
             self._printed.add(t.number)
-            value = "" if t.value is None else f"{t.value:.4f}"
-            print(f"trial {t.number:>3} {t.state.name.lower():<8} {value:>7}  {_params(t)}  {trial_note(t)}".rstrip(),
-                  flush=True)
+            value = "" if t.value is None else f"{self.metric()} {t.value:.4f}"
+            print(f"trial {t.number:>3} {t.state.name.lower():<8} {value}  {_params(t)}  "
+                  f"{trial_note(t)}".rstrip(), flush=True)
+
+    def metric(self) -> str:
+        """The name of the dev metric trials are ranked by (dev_accuracy, dev_r2, dev_loss)."""
+        if self._metric is None:
+            settings = settings_of(self.study)
+            self._metric = objective_metric(settings["task"], settings.get("objective"))[0]
+        return self._metric
 
     def _render(self):
         from rich.console import Group
@@ -274,7 +282,7 @@ class LiveTable:
         best = (max if maximize else min)(complete, key=lambda t: t.value) if complete else None
         table = Table(title=f"study {self.study.study_name}: {len(done)}/{total} trials"
                             + (f", best #{best.number} = {best.value:.4f}" if best else ""))
-        for col in ("trial", "round", "state", "dev", "hyperparameters"):
+        for col in ("trial", "round", "state", self.metric(), "hyperparameters"):
             table.add_column(col)
         for t in trials[-12:]:
             value = "" if t.value is None else f"{t.value:.4f}"
