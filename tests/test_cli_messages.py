@@ -34,6 +34,17 @@ def test_a_missing_run_directory_gets_one_text_from_every_command(tmp_path, comm
     assert r.stderr == f"error: {run}: no such run directory (`tunenet train` writes one, under runs/ by default)\n"
 
 
+def test_diagnose_in_a_log_prints_one_line_per_finding(tmp_path):
+    run = tmp_path / "r"
+    tunenet("train", "--data", write_csv(tmp_path / "t.csv"), *FAST, "--run-dir", run, check=0)
+    findings = json.loads((run / "diagnosis.json").read_text())["findings"]
+    out = tunenet("diagnose", run, env={"COLUMNS": "80"}, check=0).stdout.splitlines()
+    assert findings and out[0] == f"diagnosis of {run}:"
+    for f in findings:  # the whole fix on the finding's line, commands unsplit
+        assert any(line.startswith(f"[{f['severity']}] {f['kind']}") and line.endswith(f"Fix: {f['fix']}")
+                   for line in out)
+
+
 def test_evaluate_scores_a_labelled_file(tmp_path):
     train = write_csv(tmp_path / "train.csv")
     tunenet("train", "--data", train, *FAST, "--run-dir", tmp_path / "r", check=0)

@@ -35,7 +35,12 @@ def print_findings(findings, title: str) -> None:
 
     console = Console()
     if not findings:
-        console.print(f"{title}: no problems found")
+        console.print(f"{title}: no problems found", highlight=False, markup=False, soft_wrap=True)
+        return
+    if not console.is_terminal:  # a log or a pipe: one line per finding, its commands never split across lines
+        print(f"{title}:", flush=True)
+        for f in findings:
+            print(f.summary(), flush=True)
         return
     table = Table(title=title, show_lines=True)
     table.add_column("problem", min_width=16, overflow="fold")
