@@ -587,7 +587,9 @@ from measurements:
 * **`diagnose(history, health, metrics)`** / `tunenet diagnose RUN_DIR` turns
   the history, the per-step losses, the health record and the final metrics
   into findings (what, where, since when, the evidence with its numbers, the
-  fix) and writes `diagnosis.json`;
+  fix) and writes `diagnosis.json`; in a terminal it prints a table, in a log
+  or a pipe one line per finding (`[info] high variance (epoch 29): ... Fix:
+  ...`), so a fix's command is never split across lines;
 * **`tunenet diagnose RUN_DIR --repair`** applies the top finding's fix as a
   configuration change, trains it through the same pipeline in
   `RUN_DIR-repair1` (then `-repair2` ...), diagnoses it and repeats up to
