@@ -308,12 +308,13 @@ def run_dashboard(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..tune.study import existing_storage, study_dir_for
 
+    study_dir = Path(args.study) if Path(args.study).is_dir() else study_dir_for(args.study, args.root)
+    storage = existing_storage(args.study, args.storage, study_dir, args.root)  # a missing study: its own error
     try:
         from optuna_dashboard import run_server
     except ImportError:
         raise ConfigError("the dashboard needs optuna-dashboard: pip install 'tunenet[dashboard]'") from None
-    study_dir = Path(args.study) if Path(args.study).is_dir() else study_dir_for(args.study, args.root)
-    run_server(existing_storage(args.study, args.storage, study_dir, args.root), host="127.0.0.1", port=args.port)
+    run_server(storage, host="127.0.0.1", port=args.port)
     return 0
 
 
