@@ -143,3 +143,13 @@ def test_a_training_cause_comes_before_the_bias_it_causes(tmp_path):
     found = [f for f in read_diagnosis(tmp_path / "run") if f.severity == "warning"]
     assert [f.kind for f in found][:2] == ["learning rate too low", "high bias"]
     assert found[0].change["lr"] > 1e-4  # the lr range test's suggestion, not a blind factor of 10
+
+
+def test_chunked_column_statistics_equal_numpys():
+    """The chunked two-pass mean/std (bounded float64 work array) against np.mean/np.std in float64."""
+    from tunenet.diagnose.symptoms import _column_mean_std
+
+    X = np.random.default_rng(3).normal(5.0, [0.1, 1.0, 300.0], size=(5000, 3)).astype(np.float32)
+    mean, std = _column_mean_std(X, chunk=777)
+    np.testing.assert_allclose(mean, np.mean(X, axis=0, dtype=np.float64), rtol=1e-12)
+    np.testing.assert_allclose(std, np.std(X, axis=0, dtype=np.float64), rtol=1e-10)

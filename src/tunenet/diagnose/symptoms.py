@@ -129,6 +129,25 @@ def input_scale(metrics: dict | None, health: HealthLog | None = None) -> list[F
     return []
 
 
+def _column_mean_std(X: np.ndarray, chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and (population) standard deviations of a dense ``(m, n)`` X, in float64.
+
+    Two passes over row chunks: ``mean = sum_i x_i / m``, then ``std = sqrt(sum_i (x_i - mean)^2 / m)``,
+    so the float64 work array is ``chunk x n`` (12.8 MB for 784 columns) instead of a float64 copy of X
+    (125 MB for 20,000 Fashion-MNIST rows, which was the CLI run's peak memory).
+    """
+    m = X.shape[0]
+    total = np.zeros(X.shape[1])
+    for start in range(0, m, chunk):
+        total += X[start:start + chunk].sum(axis=0, dtype=np.float64)
+    mean = total / m
+    squares = np.zeros(X.shape[1])
+    for start in range(0, m, chunk):
+        d = X[start:start + chunk].astype(np.float64) - mean
+        squares += np.einsum("ij,ij->j", d, d)
+    return mean, np.sqrt(squares / m)
+
+
 def input_statistics(X: np.ndarray) -> dict:
     """``{"median_std", "max_std", "max_abs_mean"}`` over the columns of ``X`` (constant columns ignored for std).
 
@@ -147,8 +166,7 @@ def input_statistics(X: np.ndarray) -> dict:
         zeros = m - np.bincount(cols, minlength=n)
         std = np.sqrt((np.bincount(cols, d * d, minlength=n) + zeros * mean * mean) / m)
     else:
-        std = np.std(X, axis=0, dtype=np.float64)
-        mean = np.mean(X, axis=0, dtype=np.float64)
+        mean, std = _column_mean_std(X)
     live = std[std > 0]
     return {"median_std": float(np.median(live)) if live.size else 0.0, "max_std": float(std.max()),
             "max_abs_mean": float(np.max(np.abs(mean)))}
