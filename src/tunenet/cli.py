@@ -525,5 +525,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def entry(argv: Sequence[str] | None = None) -> None:
+    """The ``tunenet`` command: :func:`main`, then a quick exit with its status.
+
+    Tearing down the ~1,270 modules a training run has imported (NumPy, SciPy, matplotlib, numba's LLVM) and
+    the interpreter's last garbage collection took 0.6-0.7 s of a 4.4 s ``tunenet train --data digits``.
+    Every file tunenet writes is closed when ``main`` returns (atomic writes), so once standard output and
+    error are flushed and the ``atexit`` handlers have run (multiprocessing's among them), the process ends
+    with ``os._exit`` instead. ``main`` itself returns normally, for callers in Python.
+    """
+    import atexit
+    import os
+
+    code = main(argv)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader gone mid-flush: nothing left to say
+            pass
+    atexit._run_exitfuncs()
+    os._exit(int(code or 0))
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
