@@ -79,9 +79,9 @@ print("PHASES " + json.dumps(t))
 sys.exit(code)
 """
 
-LOADED = "import sys, runpy\nsys.argv = ['tunenet', *sys.argv[1:]]\ntry:\n    runpy.run_module('tunenet.cli', " \
-         "run_name='__main__')\nexcept SystemExit:\n    pass\nprint('LOADED ' + ','.join(sorted({m.split('.')[0] " \
-         "for m in sys.modules})))\n"
+# main(), not the command's entry(): entry() ends the process with os._exit before anything could be printed
+LOADED = "import sys\nfrom tunenet.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n" \
+         "print('LOADED ' + ','.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
 
 
 def child_env() -> dict:
