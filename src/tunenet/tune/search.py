@@ -284,13 +284,15 @@ def run_trial(study: optuna.Study, trial, r: int, settings: dict, data_for, stud
     from ..run import train_run
 
     storage = study._storage
-    for key, value in {**worker_identity(), "round": r}.items():
-        storage.set_trial_user_attr(trial._trial_id, key, value)
-    space = SearchSpace.from_dict(settings["rounds"][r]["space"])
-    base = RunConfig(**{**settings["base"], "hidden": tuple(settings["base"]["hidden"])})
-    metric = study_objective(settings)
     with Heartbeat(storage, trial._trial_id):
         try:
+            # the worker's pid is recorded inside the try: a Ctrl-C that lands once a trial shows its pid
+            # (as soon as the coordinator or a test can see whose trial it is) is caught as "interrupted" below
+            for key, value in {**worker_identity(), "round": r}.items():
+                storage.set_trial_user_attr(trial._trial_id, key, value)
+            space = SearchSpace.from_dict(settings["rounds"][r]["space"])
+            base = RunConfig(**{**settings["base"], "hidden": tuple(settings["base"]["hidden"])})
+            metric = study_objective(settings)
             values = space.sample(trial, r)
             storage.set_trial_user_attr(trial._trial_id, "values", values)
             config = space.config_for(values, base).replace(seed=derive_seed(settings["seed"], trial_index(trial)))
