@@ -32,6 +32,8 @@ from optuna.pruners import BasePruner, MedianPruner
 from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
+from .noise import binomial_se
+
 
 class NoiseAwareMedianPruner(BasePruner):
     """Optuna's :class:`~optuna.pruners.MedianPruner`, plus a margin of one SE of the median dev accuracy.
@@ -57,4 +59,4 @@ class NoiseAwareMedianPruner(BasePruner):
         median = float(np.nanmedian(at_step)) if at_step else math.nan
         if not (0.0 <= median <= 1.0 and 0.0 <= value <= 1.0):  # not a proportion: no binomial SE
             return True
-        return value < median - math.sqrt(median * (1.0 - median) / rows)
+        return value < median - binomial_se(median, rows)

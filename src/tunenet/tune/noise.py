@@ -27,6 +27,11 @@ import math
 from optuna.trial import TrialState
 
 
+def binomial_se(p: float, n: int) -> float:
+    """``sqrt(p (1 - p) / n)``: the standard error of a proportion ``p`` measured on ``n`` rows."""
+    return math.sqrt(p * (1.0 - p) / n)
+
+
 def standard_error(trial) -> float | None:
     """SE of a trial's dev metric: ``sqrt(p (1 - p) / n)`` for a dev accuracy ``p`` on ``n`` rows.
 
@@ -39,7 +44,7 @@ def standard_error(trial) -> float | None:
     p = trial.value
     if not rows or p is None or not 0.0 <= p <= 1.0:
         return None
-    return math.sqrt(p * (1.0 - p) / rows)
+    return binomial_se(p, rows)
 
 
 def completed(trials) -> list:

@@ -300,7 +300,8 @@ def run_trial(study: optuna.Study, trial, r: int, settings: dict, data_for, stud
             reporter = OptunaReporter(trial, metric, deadline=settings.get("deadline"))
             doctor = [DoctorPruner(default_after(config.epochs))] if split_prune(settings["prune"])[1] else []
             data = data_for(config)
-            if metric == "dev_accuracy" and data.y_dev is not None:  # n of the binomial SE (median pruner)
+            # n of the binomial SE (the median pruner, best_trial); it holds for an accuracy only, not R2
+            if metric == "dev_accuracy" and data.y_dev is not None:
                 storage.set_trial_user_attr(trial._trial_id, "dev_rows", int(len(data.y_dev)))
             result = train_run(config, trial_dir(study_dir, trial.number), callbacks=[*doctor, reporter],
                                progress=False, data=data, checkpoint=False, report=False)
@@ -321,8 +322,6 @@ def run_trial(study: optuna.Study, trial, r: int, settings: dict, data_for, stud
         metrics = result.metrics
         storage.set_trial_user_attr(trial._trial_id, "curve", [row.get(metric) for row in result.history.epochs])
         storage.set_trial_user_attr(trial._trial_id, "epochs", metrics["epochs"])
-        if metric == "dev_accuracy":  # the binomial SE of tune.noise holds for an accuracy only (not R2)
-            storage.set_trial_user_attr(trial._trial_id, "dev_rows", int(len(data.y_dev)))  # for best_trial
         if "dev_loss" in metrics:
             storage.set_trial_user_attr(trial._trial_id, "dev_loss", metrics["dev_loss"])
         if reporter.stopped_epoch is not None and reporter.stopped_epoch < config.epochs:
