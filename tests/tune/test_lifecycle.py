@@ -18,6 +18,13 @@ from tunenet.tune.study import make_storage, origin_of
 NO_KERNELS = {"TUNENET_KERNELS": "0"}  # tiny trials: skip loading numba in every (re)started worker
 
 
+# Trials that outlast any test: the tests that kill or interrupt a study mid-trial need every trial they saw
+# running to be still running when the signal lands. 200 epochs of moons (~1 s on a quiet machine, since trials
+# stopped drawing curves) could finish between the poll that saw them and the kill, and the signal then hit a
+# worker between trials: a flake seen in CI, never on a loaded machine.
+ENDLESS = 1_000_000
+
+
 def tiny(tmp_path, lr="loguniform(1e-3, 1e-1)", epochs=2):
     space = tmp_path / "space.yaml"
     space.write_text(f"lr: {lr}\n")
@@ -127,7 +134,7 @@ def test_fifty_trials_with_a_worker_killed_every_5_s_finish_without_a_manual_res
 
 
 def test_kill_9_of_the_coordinator_leaves_no_worker_alive_and_their_trials_run_on_resume(tmp_path):
-    args = tiny(tmp_path, epochs=200)  # trials long enough to be running when the coordinator dies
+    args = tiny(tmp_path, epochs=ENDLESS)  # both trials still running when the coordinator dies
     proc = popen("tune", *args, "--trials", "4", "--workers", "2", "--study", "orphans", "--root", tmp_path,
                  cwd=tmp_path, env=NO_KERNELS)
     study_dir = tmp_path / "orphans"
@@ -148,7 +155,9 @@ def test_kill_9_of_the_coordinator_leaves_no_worker_alive_and_their_trials_run_o
 
 
 def test_ctrl_c_interrupted_trials_are_retried_on_resume_so_the_study_is_the_one_that_would_have_run(tmp_path):
-    args = tiny(tmp_path, epochs=200)  # long enough to be mid-trial when Ctrl-C lands
+    # ~5 s trials (quiet machine): mid-trial when Ctrl-C lands, short enough for the three trials of --resume and
+    # the reference study; the poll-to-signal gap is a few ms of that
+    args = tiny(tmp_path, epochs=1000)
     proc = popen("tune", *args, "--trials", "3", "--workers", "1", "--study", "ctrlc", "--root", tmp_path,
                  cwd=tmp_path, env=NO_KERNELS)
     study_dir = tmp_path / "ctrlc"
@@ -173,7 +182,7 @@ def test_ctrl_c_interrupted_trials_are_retried_on_resume_so_the_study_is_the_one
 
 
 def test_a_study_whose_workers_die_stops_short_with_exit_3_and_does_not_test_the_partial_study(tmp_path):
-    args = tiny(tmp_path, epochs=200)
+    args = tiny(tmp_path, epochs=ENDLESS)  # nothing finishes: "0 of 3"
     proc = popen("tune", *args, "--trials", "3", "--workers", "1", "--max-restarts", "0", "--study", "short",
                  "--root", tmp_path, cwd=tmp_path, env=NO_KERNELS)
     study_dir = tmp_path / "short"
