@@ -59,6 +59,35 @@ def child_engine() -> dict:
             "shapes": [list(ds.X.shape), list(ds.X_test.shape)], "dtype": str(ds.X.dtype)}
 
 
+def child_libraries() -> dict:
+    """RSS after numpy + tunenet's engine, after a tiny fit (numba and LLVM loading the cached kernels), after
+    matplotlib drawing one figure: what the two libraries add to every ``tunenet train``."""
+    import io
+
+    import numpy as np
+
+    from tunenet import mlp
+    from tunenet.optim import Adam
+    from tunenet.train import Trainer
+
+    stages = {"engine imports": status_mb()}
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((512, 784), dtype=np.float32), rng.integers(0, 10, 512)
+    model = mlp(784, [256, 128], 10, seed=0)
+    Trainer(model, Adam(model, lr=1e-3), epochs=1, batch_size=128, seed=0, threads=1).fit(X, y)
+    stages["numba kernels loaded"] = status_mb()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot(np.arange(10))
+    fig.savefig(io.BytesIO(), format="png")
+    stages["matplotlib figure drawn"] = status_mb()
+    return {"stages": stages}
+
+
 def child_pipeline() -> dict:
     import numpy as np
 
@@ -80,10 +109,10 @@ def child_pipeline() -> dict:
             "train_dev_test_rows": [len(X_tr), len(X_dev), len(X_te)]}
 
 
-def run_child(cmd: list[str]) -> tuple[float, str]:
+def run_child(cmd: list[str], env: dict | None = None) -> tuple[float, str]:
     """Peak RSS (MB, ``ru_maxrss`` from ``os.wait4``) and stdout of ``cmd``."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -96,10 +125,11 @@ def run_child(cmd: list[str]) -> tuple[float, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--child", choices=("engine", "pipeline"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("engine", "pipeline", "libraries"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child_engine() if args.child == "engine" else child_pipeline()))
+        children = {"engine": child_engine, "pipeline": child_pipeline, "libraries": child_libraries}
+        print(json.dumps(children[args.child]()))
         return
     me = [sys.executable, str(Path(__file__).resolve())]
     result: dict = {"machine": machine(), "target_extra_mb": TARGET_EXTRA_MB}
@@ -111,16 +141,27 @@ def main() -> None:
     print(f"dataset float32 (train + test images): {dataset:.1f} MB; target <= {dataset + TARGET_EXTRA_MB:.1f} MB")
     print(f"engine run peak RSS: {peak:.1f} MB")
     with tempfile.TemporaryDirectory() as tmp:  # this tree's CLI (python -m), not whichever tunenet is installed
-        cmd = [sys.executable, "-m", "tunenet.cli", "train", "--data", "fashion-mnist",
-               "--hidden", "256,128", "--optimizer", "adam", "--lr", "1e-3", "--batch-size", "128", "--epochs", "1",
-               "--threads", "1", "--quiet", "--run-dir", str(Path(tmp) / "run")]
+        # twice with one empty numba cache: the first run after an install compiles the kernels (LLVM's
+        # compiler in memory), every later run loads them from the cache
+        env = {**os.environ, "NUMBA_CACHE_DIR": str(Path(tmp) / "numba-cache")}
+        for key, what in (("cli_first", "the first run after an install, which compiles the kernels"),
+                          ("cli", "later runs, which load the kernels from the cache")):
+            run_dir = Path(tmp) / key
+            cmd = [sys.executable, "-m", "tunenet.cli", "train", "--data", "fashion-mnist",
+                   "--hidden", "256,128", "--optimizer", "adam", "--lr", "1e-3", "--batch-size", "128",
+                   "--epochs", "1", "--threads", "1", "--quiet", "--run-dir", str(run_dir)]
+            try:
+                peak, _ = run_child(cmd, env)
+                result[key] = {"peak_mb": peak, "command": " ".join(["tunenet", *cmd[3:-2]]), "what": what}
+                print(f"CLI run peak RSS, {what}: {peak:.1f} MB")
+            except (RuntimeError, OSError) as exc:
+                result[key] = {"error": str(exc)}
+                print(f"CLI run failed: {exc}")
         try:
-            peak, _ = run_child(cmd)
-            result["cli"] = {"peak_mb": peak, "command": " ".join(["tunenet", *cmd[3:-2]])}
-            print(f"CLI run peak RSS: {peak:.1f} MB")
+            _, text = run_child([*me, "--child", "libraries"], env)
+            result["libraries"] = json.loads(text)
         except (RuntimeError, OSError) as exc:
-            result["cli"] = {"error": str(exc)}
-            print(f"CLI run failed: {exc}")
+            result["libraries"] = {"error": str(exc)}
     try:
         _, text = run_child([*me, "--child", "pipeline"])
         result["pipeline"] = json.loads(text)

@@ -433,11 +433,13 @@ def targets_section(training, memory, data, baseline, engine, tuner=None, estima
         rows.append(["9", f"peak RSS of a Fashion-MNIST training run <= dataset ({memory['dataset_mb']:.1f} MB) "
                      f"+ 300 MB = {target:.1f} MB", f"engine run {memory['engine']['peak_mb']:.1f} MB",
                      "**met**" if memory["engine"]["peak_mb"] <= target else "**not met**"])
-        cli = memory.get("cli", {})
-        if "peak_mb" in cli:
-            rows.append(["9", "the same through `tunenet train` (split, standardisation, plots)",
-                         f"CLI run {cli['peak_mb']:.1f} MB",
-                         "**met**" if cli["peak_mb"] <= target else "**not met** (data pipeline, see Memory)"])
+        for key in ("cli", "cli_first"):
+            cli = memory.get(key, {})
+            if "peak_mb" in cli:
+                what = cli.get("what", "later runs, which load the kernels from the cache")
+                rows.append(["19", f"the same through `tunenet train` (split, standardisation, plots), {what}",
+                             f"CLI run {cli['peak_mb']:.1f} MB",
+                             "**met**" if cli["peak_mb"] <= target else "**not met** (see Memory)"])
     if baseline:
         rows.append(fingerprint_row(baseline))
     if engine and "pytorch_over_tunenet" in engine:
@@ -597,11 +599,19 @@ def memory_section(memory: dict) -> str:
            f"**{e['peak_mb']:.1f} MB**, of which {e['stages']['imports']['rss']:.0f} MB are the interpreter and "
            f"imports and {e['stages']['loaded']['rss'] - e['stages']['imports']['rss']:.0f} MB the dataset; "
            f"training adds {e['stages']['trained']['peak'] - e['stages']['loaded']['peak']:.1f} MB "
-           f"(parameters, Adam state, work arrays, one gathered batch).", "",
+           f"(numba and LLVM loading the kernels, parameters, Adam state, work arrays, one gathered batch).", "",
            table(["engine run, after", "RSS, MB", "peak so far, MB"], rows, "lrr")]
-    cli = memory.get("cli", {})
-    if "peak_mb" in cli:
-        out += ["", f"CLI run (`{cli['command']}`): peak RSS **{cli['peak_mb']:.1f} MB**."]
+    runs = [memory[key] for key in ("cli_first", "cli") if "peak_mb" in memory.get(key, {})]
+    if runs:
+        out += ["", f"CLI run (`{runs[0]['command']}`), twice with one empty numba cache: peak RSS "
+                + " and ".join(f"**{r['peak_mb']:.1f} MB** in {r.get('what', 'a later run')}" for r in runs)
+                + "."]
+    libs = memory.get("libraries", {}).get("stages")
+    if libs:
+        rss = [v["rss"] for v in libs.values()]
+        out += ["", f"Of that, the two libraries every run loads (measured alone, same cache): numba and LLVM, "
+                f"loading the cached kernels, add **{rss[1] - rss[0]:.0f} MB** to numpy and tunenet's engine "
+                f"({rss[0]:.0f} MB); matplotlib, drawing a figure, **{rss[2] - rss[1]:.0f} MB** more."]
     pipe = memory.get("pipeline", {}).get("stages")
     if pipe:
         rows = [[stage, f"{v['rss']:.1f}", f"{v['peak']:.1f}"] for stage, v in pipe.items()]
