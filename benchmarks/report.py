@@ -482,11 +482,10 @@ def bound_section(training: dict, baseline: dict | None, engine: dict | None) ->
            f"{products.get('numpy (OpenBLAS)', {}).get('cpu', float('nan')):.0f} GFLOP/s and through `torch.mm` at "
            f"{products.get('torch.mm (MKL)', {}).get('cpu', float('nan')):.0f} GFLOP/s (CPU time)" if products else "")
         + f". So an engine whose only cost were those products would take {pct(dense / torch_cpu)} of "
-        f"PyTorch's time, and one that adds nothing but Adam's update (12 element-wise NumPy operations, each a "
-        f"separate pass over all parameters) {pct((dense + adam) / torch_cpu)}: "
+        f"PyTorch's time, and one that adds nothing but Adam's update {pct((dense + adam) / torch_cpu)}: "
         + ("the 1/2 target is out of reach for any engine using these matrix products on one thread here."
            if dense / torch_cpu > 0.5 else
-           "the 1/2 target is out of reach for an engine that updates with NumPy operations on one thread here."
+           "the 1/2 target is out of reach for an engine that adds Adam to these products on one thread here."
            if (dense + adam) / torch_cpu > 0.5 else
            "the 1/2 target is within reach in principle; the rest of the profile is the remaining overhead."),
     ]
@@ -760,13 +759,14 @@ def write_report(path: Path = DOC) -> Path:
                   f"Phase profile of a tunenet epoch (CPU time, 1 thread, `benchmarks/bench_baseline.py`), the "
                   f"engine at `{baseline['baseline']}` (before this work, imported from its own `src/` next to the "
                   f"current one) against the current tree, in one process, alternating epochs over "
-                  f"{baseline.get('instances', 1)} separately built trainers per tree. The Dense products, Adam "
-                  f"and the loss did not change: their rows show the run-to-run noise.", "",
+                  f"{baseline.get('instances', 1)} separately built trainers per tree. Each phase counts its own time, "
+                  f"not that of the timed calls inside it. In the current tree the fused numba kernels (issue 19) "
+                  f"add the biases: its Dense rows are the matrix products alone, its ReLU rows the bias + ReLU "
+                  f"and ReLU mask + db kernels, its loss row the bias + softmax cross-entropy kernel (with the "
+                  f"accuracy); \"rest\" holds the gradient norm, the divergence checks and the loop.", "",
                   "Whole epochs, before / after (CPU time): " + "; ".join(
                       f"{name}: x{case['speedup']['cpu']:.2f}" for name, case in baseline["cases"].items())
-                  + ". The changes remove most of the cost of the operations they touch (next section), but those "
-                  "were a small part of an epoch that the matrix products and Adam dominate, so the gain per epoch "
-                  "is a few percent, of the order of this machine's run-to-run noise.", "",
+                  + ".", "",
                   profile_section(baseline), ""]
     if changes:
         parts += ["## The engine changes one by one", "",
