@@ -119,8 +119,11 @@ def training_tables(training: dict) -> str:
 CONTENDERS = ("pytorch", "pytorch fused Adam", "pytorch fused Adam + torch.compile", "jax scan", "sklearn")
 
 
-def kernels_section(training: dict | None) -> str:
-    """Issue 19: tunenet's epoch against its matrix-product floor and against every contender, CPU time."""
+def kernels_section(training: dict | None, baseline: dict | None = None) -> str:
+    """Issue 19: tunenet's epoch against its matrix-product floor and against every contender, CPU time.
+
+    A case that misses its floor target is explained from the phase profile of the same suite run
+    (``bench_baseline``), when that profiled the same network and batch."""
     if not training or not any("floor" in c["epoch_seconds"] for c in training["cases"]):
         return "not run (`python benchmarks/run_all.py --only training`; needs the `bench` extra for JAX/PyTorch)"
     rows, notes = [], []
@@ -145,9 +148,30 @@ def kernels_section(training: dict | None) -> str:
                      fastest])
         notes += [f"{case['model']} batch {case['batch']}: {n}" for n in case.get("notes", []) if "torch" in n
                   or "JAX" in n]
+        if target and over > target:
+            why = miss_reason(case, (baseline or {}).get("cases", {}).get(f"{case['model']}, batch {case['batch']}"))
+            if why:
+                notes.append(why)
     text = table(["network", "batch", "tunenet CPU s / epoch", "tunenet / floor", *[f"{k} / tunenet" for k in
                   CONTENDERS], "tunenet / JAX scan", "tunenet fastest"], rows, "lrrrrrrrrrr")
     return text + ("\n\n" + "\n".join(f"- {n}" for n in notes) if notes else "")
+
+
+def miss_reason(case: dict, profiled: dict | None) -> str:
+    """Where a case's time above its matrix-product floor goes, from the phase profile of the same network."""
+    if not profiled or "phases" not in profiled.get("current", {}):
+        return ""
+    ph, total = profiled["current"]["phases"], profiled["current"]["profiled_cpu"]
+    floor, t = case["epoch_seconds"]["floor"]["cpu"], case["epoch_seconds"]["tunenet"]["cpu"]
+    products = ph.get("Dense forward", 0.0) + ph.get("Dense backward", 0.0)
+    if not products:
+        return ""
+    others = sorted(((v, k) for k, v in ph.items() if not k.startswith("Dense")), reverse=True)
+    parts = ", ".join(f"{k} {secs(v)} ({pct(v / floor)} of the floor)" for v, k in others if v >= 0.005)
+    return (f"Why {case['model']} at batch {case['batch']} misses its target ({t / floor:.2f}x the floor of "
+            f"{secs(floor)} against <= {case['target_over_floor']}): in the phase profile of the same run "
+            f"({secs(total)} per epoch with the timers), the matrix products take {secs(products)}, "
+            f"{products / floor:.2f}x the same products timed alone, and the rest adds {parts}.")
 
 
 def flops_table(training: dict) -> str:
@@ -720,7 +744,7 @@ def write_report(path: Path = DOC) -> Path:
               "CPU seconds per 60,000-sample epoch (medians of the interleaved repetitions, one thread each). "
               "The floor is the step's matrix products alone (NumPy / OpenBLAS, `benchmarks/contenders.py`); "
               "ratios above 1 in the contender columns favour tunenet. Kernels, first-call cost and switches: "
-              "`docs/training.md`.", "", kernels_section(training), ""]
+              "`docs/training.md`.", "", kernels_section(training, baseline), ""]
     if training:
         parts += ["## Epoch time", "",
                   f"Seconds per 60,000-sample epoch, median of {training['repeats']} interleaved repetitions, "
