@@ -11,6 +11,7 @@ from tunenet.errors import ConfigError
 from tunenet.optim import (
     SCHEDULES,
     constant,
+    cosine,
     exponential,
     inverse_sqrt,
     inverse_sqrt_step,
@@ -29,6 +30,11 @@ def linear_formula(t, a0, a_tau, tau):
     return (1 - t / tau) * a0 + (t / tau) * a_tau if t <= tau else a_tau
 
 
+def torch_cosine(t, eta_max, eta_min, t_max):
+    """PyTorch's documented closed form of CosineAnnealingLR (its eta_t for T_cur = t), eta_min after T_max."""
+    return eta_min + (eta_max - eta_min) * (1 + math.cos(math.pi * t / t_max)) / 2 if t <= t_max else eta_min
+
+
 def piecewise_formula(t):
     return 0.3 if t < 10 else 0.03 if t < 25 else 0.003
 
@@ -42,6 +48,8 @@ FORMULAS = [  # (schedule, formula with the 0-based epoch or step t)
     (inverse_sqrt_step(A0, k=0.5), lambda t: A0 * 0.5 / math.sqrt(t + 1)),
     (staircase(A0, factor=0.1, every=7), lambda t: A0 * 0.1 ** math.floor(t / 7)),
     (linear(A0, 2e-3, 50), lambda t: linear_formula(t, A0, 2e-3, 50)),
+    (cosine(A0, 90), lambda t: torch_cosine(t, A0, A0 / 1000, 90)),
+    (cosine(A0, 50, 2e-3), lambda t: torch_cosine(t, A0, 2e-3, 50)),
     (piecewise([10, 25], [0.3, 0.03, 0.003]), piecewise_formula),
 ]
 
@@ -49,7 +57,7 @@ FORMULAS = [  # (schedule, formula with the 0-based epoch or step t)
 @pytest.mark.parametrize("schedule, formula", FORMULAS, ids=[s.name for s, _ in FORMULAS])
 def test_schedule_equals_formula(schedule, formula):
     values = [schedule(t) for t in EPOCHS]
-    assert values == pytest.approx([formula(t) for t in EPOCHS], rel=1e-14, abs=0)
+    assert values == pytest.approx([formula(t) for t in EPOCHS], rel=1e-14, abs=1e-17)
     assert all(type(v) is float for v in values)
     if schedule.name != "constant":
         assert len(set(values)) > 1
@@ -75,6 +83,30 @@ def test_linear_reaches_and_holds_lr_end():
     assert s(25) == pytest.approx(0.0505)
 
 
+def test_cosine_halves_at_mid_run_and_ends_at_lr_end():
+    s = cosine(0.1, 100, 1e-6)
+    assert s(0) == 0.1 and s(50) == pytest.approx(0.05, rel=1e-4)
+    assert 1e-6 < s(99) < 1e-4 and s(100) == 1e-6 and s(1000) == 1e-6   # epoch 99 is the last of 100 epochs
+    values = [s(e) for e in range(101)]
+    assert all(a > b for a, b in zip(values, values[1:]))                # strictly decreasing over the run
+    assert cosine(0.1, 100)(200) == pytest.approx(1e-4)                  # lr_end: lr0 / 1000 by default
+    assert make_schedule("cosine:10", 0.5)(10) == pytest.approx(5e-4)     # ... of the lr0 it is built with
+
+
+def test_a_cosine_run_longer_than_tau_trains_on():
+    import numpy as np
+
+    from tunenet import mlp
+    from tunenet.optim import Adam
+    from tunenet.train import Trainer
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((64, 4)).astype(np.float32), rng.integers(0, 2, 64)
+    model = mlp(4, [8], 2, seed=0)
+    history = Trainer(model, Adam(model, lr=0.01), schedule=cosine(0.01, 3), epochs=5, batch_size=32).fit(X, y)
+    assert [row["lr"] for row in history.epochs][3:] == pytest.approx([1e-5, 1e-5])
+
+
 def test_per_step_flag():
     assert inverse_sqrt_step(0.1).per_step
     assert not any(build(0.1).per_step for build in (constant, exponential, inverse_sqrt, inverse_time))
@@ -98,6 +130,9 @@ def test_per_step_flag():
     ("staircase:0.1", staircase(0.1, 0.1, 10)),
     (" Staircase : 0.5 : 4 ", staircase(0.1, 0.5, 4)),
     ("linear:1e-4:50", linear(0.1, 1e-4, 50)),
+    ("cosine:100", cosine(0.1, 100)),
+    ("cosine:100:1e-5", cosine(0.1, 100, 1e-5)),
+    ({"name": "cosine", "tau": 30, "lr_end": 1e-4}, cosine(0.1, 30, 1e-4)),
     ("piecewise:10=0.01,20=0.001", piecewise([10, 20], [0.1, 0.01, 0.001])),
     ("piecewise:5=0.05", piecewise([5], [0.1, 0.05])),
     ({"name": "exponential", "base": 0.9}, exponential(0.1, 0.9)),
@@ -115,7 +150,7 @@ def test_make_schedule_parses(spec, expected):
 
 @pytest.mark.parametrize("name", sorted(SCHEDULES))
 def test_spec_round_trip_and_pickle(name):
-    args = {"linear": (1e-3, 30), "piecewise": None}.get(name, ())
+    args = {"linear": (1e-3, 30), "cosine": (40, 1e-3), "piecewise": None}.get(name, ())
     schedule = piecewise([3, 8], [0.1, 0.05, 0.01]) if name == "piecewise" else SCHEDULES[name](0.1, *args)
     for clone in (make_schedule(schedule.spec(), schedule.lr0), pickle.loads(pickle.dumps(schedule))):
         assert [clone(t) for t in EPOCHS] == [schedule(t) for t in EPOCHS]
@@ -136,6 +171,11 @@ def test_spec_round_trip_and_pickle(name):
     ("constant:0.1", "at most 0 parameter"),
     ("linear:1e-4", "needs parameters lr_end, tau"),
     ("linear:0:50", "lr_end must be"),
+    ("cosine", "needs parameters tau"),
+    ("cosine:0", "tau must be an integer >= 1"),
+    ("cosine:10:0.5", r"lr_end must be a number in \(0, lr0 = 0.1\)"),
+    ("cosine:10:0", r"lr_end must be a number in \(0, lr0 = 0.1\)"),
+    ("cosine:10:1e-4:3", "at most 2 parameter"),
     ("piecewise", "EPOCH=LR pairs"),
     ("piecewise:10", "EPOCH=LR pairs"),
     ("piecewise:ten=0.1", "EPOCH=LR pairs"),

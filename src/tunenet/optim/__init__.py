@@ -23,6 +23,7 @@ from .schedules import (
     SCHEDULES,
     Schedule,
     constant,
+    cosine,
     exponential,
     inverse_sqrt,
     inverse_sqrt_step,
@@ -35,7 +36,7 @@ from .schedules import (
 
 __all__ = [
     "CLIP_KINDS", "OPTIMIZERS", "SCHEDULES", "SGD", "Adam", "AdamW", "Clip", "ExponentialAverage", "Momentum",
-    "Optimizer", "RMSprop", "Schedule", "clip_by_global_norm", "clip_by_value", "constant", "ewa", "exponential",
-    "global_norm", "inverse_sqrt", "inverse_sqrt_step", "inverse_time", "linear", "make_optimizer",
+    "Optimizer", "RMSprop", "Schedule", "clip_by_global_norm", "clip_by_value", "constant", "cosine", "ewa",
+    "exponential", "global_norm", "inverse_sqrt", "inverse_sqrt_step", "inverse_time", "linear", "make_optimizer",
     "make_schedule", "parse_clip", "piecewise", "staircase",
 ]

@@ -8,7 +8,7 @@ epoch 0 is the first pass over the data. A per-mini-batch schedule has
 state and resuming a run needs only the epoch and step.
 
 Relation to the course, which counts ``epoch_num`` from 1: the formulas with
-a finite value at 0 (inverse-time, exponential, staircase, linear) are
+a finite value at 0 (inverse-time, exponential, staircase, linear, cosine) are
 evaluated at the 0-based epoch, so the first epoch always trains at ``lr0``;
 the course's ``1/(1 + decay_rate*epoch_num) * a0`` for ``epoch_num = 1, 2, ...``
 is ``inverse_time`` shifted by one epoch. The inverse square root cannot be
@@ -146,6 +146,30 @@ def linear(lr0: float, lr_end: float, tau: int) -> Schedule:
     return Schedule("linear", lr0, fn, lr_end=end, tau=tau)
 
 
+def cosine(lr0: float, tau: int, lr_end: float | None = None) -> Schedule:
+    """Cosine annealing from ``lr0`` to ``lr_end`` over ``tau`` epochs, then constant.
+
+    ``lr = lr_end + (lr0 - lr_end) * (1 + cos(pi * epoch/tau)) / 2`` for ``epoch <= tau``
+    (computed as ``lr0*c + lr_end*(1 - c)``, ``c = (1 + cos(pi*epoch/tau))/2``, so epoch 0 is ``lr0`` exactly),
+    ``lr_end`` after: PyTorch's ``CosineAnnealingLR(T_max=tau, eta_min=lr_end)``
+    and Keras's ``CosineDecay(decay_steps=tau, alpha=lr_end/lr0)`` per epoch.
+    ``lr_end`` defaults to ``lr0/1000``: the optimisers take a learning rate > 0,
+    so it cannot be 0 (PyTorch's default) for a run longer than ``tau`` epochs.
+    With ``tau`` = the run's epochs the last epoch trains at a small rate.
+    """
+    lr0, tau = _positive("lr0", lr0), _count("tau", tau)
+    end = lr0 * 1e-3 if lr_end is None else _number("lr_end", lr_end, lambda x: 0 < x < lr0,
+                                                     f"a number in (0, lr0 = {lr0:g})")
+
+    def fn(epoch):
+        if epoch >= tau:
+            return end
+        c = (1.0 + math.cos(math.pi * epoch / tau)) / 2.0  # 1 at epoch 0 (lr0 exactly), 0 at tau
+        return lr0 * c + end * (1.0 - c)
+
+    return Schedule("cosine", lr0, fn, tau=tau, lr_end=None if lr_end is None else end)
+
+
 def piecewise(boundaries: Sequence[int], values: Sequence[float]) -> Schedule:
     """Manual piecewise-constant schedule.
 
@@ -166,13 +190,15 @@ def piecewise(boundaries: Sequence[int], values: Sequence[float]) -> Schedule:
 
 SCHEDULES = {"constant": constant, "inverse_time": inverse_time, "exponential": exponential,
              "inverse_sqrt": inverse_sqrt, "inverse_sqrt_step": inverse_sqrt_step, "staircase": staircase,
-             "linear": linear, "piecewise": piecewise}
+             "linear": linear, "cosine": cosine, "piecewise": piecewise}
 _ALIASES = {"none": "constant", "sqrt": "inverse_sqrt", "sqrt_step": "inverse_sqrt_step"}
 # positional string arguments after the name, e.g. "staircase:0.5:10"
 _POSITIONAL = {"constant": (), "inverse_time": ("decay_rate",), "exponential": ("base",), "inverse_sqrt": ("k",),
-               "inverse_sqrt_step": ("k",), "staircase": ("factor", "every"), "linear": ("lr_end", "tau")}
+               "inverse_sqrt_step": ("k",), "staircase": ("factor", "every"), "linear": ("lr_end", "tau"),
+               "cosine": ("tau", "lr_end")}
 SPEC_FORMS = ('"constant"', '"inverse_time:DECAY_RATE"', '"exponential:BASE"', '"sqrt[:K]"', '"sqrt_step[:K]"',
-              '"staircase:FACTOR:EVERY"', '"linear:LR_END:TAU"', '"piecewise:EPOCH=LR,EPOCH=LR"')
+              '"staircase:FACTOR:EVERY"', '"linear:LR_END:TAU"', '"cosine:TAU[:LR_END]"',
+              '"piecewise:EPOCH=LR,EPOCH=LR"')
 
 
 def _bad(spec, why: str) -> ConfigError:
@@ -186,6 +212,7 @@ def make_schedule(spec, lr0: float) -> Schedule:
     Strings: ``None``/``"constant"``, ``"inverse_time:1.0"``, ``"exponential:0.95"``,
     ``"sqrt"`` (``inverse_sqrt``, optionally ``"sqrt:K"``), ``"sqrt_step"``,
     ``"staircase:0.5:10"`` (factor, every), ``"linear:1e-4:50"`` (lr_end, tau),
+    ``"cosine:100"`` (tau; ``"cosine:100:1e-5"`` with lr_end),
     ``"piecewise:10=0.01,20=0.001"`` (``lr0`` until epoch 10, then 0.01, from
     epoch 20 on 0.001). Parameters may be left off where the builder has a
     default. Dicts name the builder and its keyword arguments:
