@@ -92,14 +92,18 @@ def test_decimal_comma_numbers_are_named_not_taken_for_row_ids(tmp_path):
         in r.stderr
 
 
-def test_a_compressed_csv_says_how_to_decompress_it(tmp_path):
+def test_a_compressed_csv_trains_and_a_zstd_one_says_how_to_decompress_it(tmp_path):
     import gzip
 
     data = tmp_path / "digits.csv.gz"
-    data.write_bytes(gzip.compress(b"a,b,y\n1,2,0\n3,4,1\n"))
-    r = tunenet("train", "--data", data, "--run-dir", tmp_path / "r", check=2)
-    assert r.stderr == (f"error: {data}: compressed .csv files are not read; decompress it first, e.g. gunzip -c "
-                        f"{data} > digits.csv, and pass --data digits.csv\n")
+    data.write_bytes(gzip.compress(b"a,b,y\n" + b"".join(b"%d,%d,%d\n" % (i, i % 7, i % 2) for i in range(60))))
+    r = tunenet("train", "--data", data, *FAST, "--run-dir", tmp_path / "r", "--quiet")
+    assert "data: digits.csv.gz, 60 rows" in r.stdout and (tmp_path / "r" / "model.safetensors").is_file()
+    zst = tmp_path / "digits.csv.zst"
+    zst.write_bytes(b"(\xb5/\xfd")
+    r = tunenet("train", "--data", zst, "--run-dir", tmp_path / "r2", check=2)
+    assert r.stderr == (f"error: {zst}: compressed .csv files are not read; decompress it first, e.g. unzstd -c "
+                        f"{zst} > digits.csv, and pass --data digits.csv\n")
 
 
 def test_a_file_without_a_header_line_is_named(tmp_path):

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from .compressed import is_compressed_csv
 from .dataset import Dataset
 from .download import find_in_dir
 from .encoding import (
@@ -230,14 +231,14 @@ def loader_for(path: str | os.PathLike) -> Callable[..., Dataset]:
     """The loader for a file type: CSV/TSV and Parquet tables, ``.npz``, or IDX (file or directory)."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix in CSV_SUFFIXES + PARQUET_SUFFIXES:
+    if suffix in CSV_SUFFIXES + PARQUET_SUFFIXES or is_compressed_csv(path):
         return load_table
     if suffix == ".npz":
         return load_npz
     if is_idx_path(path):
         return load_idx
     inner = Path(path.stem).suffix.lower()
-    if suffix in COMPRESSED_SUFFIXES and inner in CSV_SUFFIXES + PARQUET_SUFFIXES + (".npz",):
+    if suffix in COMPRESSED_SUFFIXES and inner in CSV_SUFFIXES + PARQUET_SUFFIXES + (".npz",):  # .zst, .npz.gz, ...
         plain = path.with_suffix("").name
         raise DataError(f"{path}: compressed {inner} files are not read; decompress it first, e.g. "
                         f"{COMPRESSED_SUFFIXES[suffix]} {shlex.quote(str(path))} > {shlex.quote(plain)}, and pass "

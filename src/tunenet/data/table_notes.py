@@ -24,10 +24,12 @@ import io
 import os
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from ..errors import DataError
+from .compressed import csv_suffix, readable_csv
 from .validation import CLASSIFICATION, Where
 
 #: delimiters tried by :func:`detect_delimiter`, in order of preference
@@ -80,10 +82,9 @@ def table_read_notes(path_or_frame, delimiter: str | None) -> list[str]:
     """``["delimiter ';' (detected)"]`` for a CSV file whose detected delimiter is not a comma."""
     if delimiter is not None or not isinstance(path_or_frame, (str, os.PathLike)):
         return []
-    path = os.fspath(path_or_frame)
-    if not path.lower().endswith((".csv", ".txt")):
+    if csv_suffix(path_or_frame) not in (".csv", ".txt"):
         return []
-    detected = detect_delimiter(path)
+    detected = detect_delimiter(readable_csv(Path(path_or_frame)))
     return [] if detected == "," else [f"delimiter {delimiter_name(detected)} (detected)"]
 
 

@@ -6,6 +6,8 @@ as numbers (float64, NaN where empty), text columns as object arrays of
 threaded) and must have a header line; the delimiter is detected unless given
 (:func:`~tunenet.data.table_notes.detect_delimiter`); when parsing fails, the file is
 scanned again with the :mod:`csv` module to name the line at fault.
+A compressed CSV (``data.csv.gz``) is read through a plain copy of its content
+(:mod:`tunenet.data.compressed`).
 """
 
 from __future__ import annotations
@@ -17,14 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from .compressed import CSV_SUFFIXES, csv_suffix, readable_csv
 from .table_notes import _is_number, delimiter_hint, detect_delimiter, metadata_hint
 from .validation import TableWhere, csv_record_lines, first_ragged_line
 from .widecsv import wide_csv_columns
 
-CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
-
-
 def _existing_file(path: str | os.PathLike) -> Path:
     path = Path(path)
     if not path.exists():
@@ -90,9 +90,11 @@ def read_csv_columns(path: str | os.PathLike, delimiter: str | None = None) -> t
 
     path = _existing_file(path)
     source = os.fspath(path)
+    tab = csv_suffix(path) == ".tsv"
+    path = readable_csv(path)  # a compressed file's content; messages keep naming the file given (source)
     if path.stat().st_size == 0:
         raise DataError(f"{source}: empty file; expected a header line and data rows")
-    delimiter = delimiter or ("\t" if path.suffix == ".tsv" else detect_delimiter(path))
+    delimiter = delimiter or ("\t" if tab else detect_delimiter(path))
     convert = pacsv.ConvertOptions(strings_can_be_null=True, timestamp_parsers=[])
 
     def some_columns(names: list[str]) -> dict[str, np.ndarray]:
@@ -174,7 +176,8 @@ def read_columns(table_or_path, delimiter: str | None = None) -> tuple[dict[str,
     path = Path(table_or_path)
     if path.suffix.lower() in PARQUET_SUFFIXES:
         return read_parquet_columns(path)
-    if path.suffix.lower() in CSV_SUFFIXES:
+    if csv_suffix(path) in CSV_SUFFIXES:
         return read_csv_columns(path, delimiter)
     raise DataError(f"{path}: unsupported file type {path.suffix or '(no suffix)'!r}; expected "
-                    f"{', '.join(CSV_SUFFIXES + PARQUET_SUFFIXES)} or .npz")
+                    f"{', '.join(CSV_SUFFIXES + PARQUET_SUFFIXES)} (the CSV ones may be gzip, bzip2 or xz "
+                    "compressed) or .npz")
