@@ -56,6 +56,20 @@ def test_human_better_than_train_means_no_avoidable_bias():
     assert bv.advice == ["bias and variance are both low; tune for the last points or test on the test set"]
 
 
+def test_a_gap_the_estimate_takes_in_is_named_not_called_low():
+    # Fashion-MNIST, 1,273 x 1,273, no regularisation but dropout: a logistic-regression estimate of 14.3%
+    bv = bias_variance(0.003, 0.088, n_dev=6000, reference_error=0.143, reference="reference")
+    assert bv.verdict == FINE and bv.reducible_variance == 0.0
+    assert bv.advice == ["dev error 8.8% vs train 0.3%, a gap of 8.5%; the dev error is below the reference error "
+                         "14.3%, so the reference cannot show how much of it regularisation would win back: give "
+                         "the achievable error (--human-error) to judge it"]
+    bv = bias_variance(0.0, 0.10, human_error=0.09)  # a human-level error: the rest cannot be won back
+    assert bv.advice[0].startswith("dev error 10.0% vs train 0.0%, a gap of 10.0%, but the dev error is within "
+                                   "1.0% of the human-level 9.0%")
+    # a gap within the 2-point threshold is still "both low"
+    assert "both low" in bias_variance(0.02, 0.035, reference_error=0.05, reference="reference").advice[0]
+
+
 def test_threshold_and_numpy_numbers():
     assert bias_variance(np.float32(0.0), np.float64(0.03)).verdict == HIGH_VARIANCE
     assert bias_variance(0.0, 0.03, threshold=0.05).verdict == FINE

@@ -192,6 +192,18 @@ def bias_variance(train_error: float, dev_error: float, human_error: float | Non
         if within:
             advice.append(f"the gaps are within the noise of {n_dev} dev rows (2 standard errors = {noise:.1%}); "
                           "a larger dev set would tell")
+        elif variance > max(threshold, noise) + 1e-9 and human > train_error:
+            # a real train/dev gap that the achievable-error estimate takes in: say so, not "both low"
+            gap = f"{gaps[HIGH_VARIANCE]}, a gap of {variance:.1%}"
+            if label == "human":
+                advice.append(f"{gap}, but the dev error is within {max(dev_error - human, 0.0):.1%} of the "
+                              f"human-level {human:.1%}: regularisation cannot win back the rest; tune for the "
+                              "last points or test on the test set")
+            else:
+                where = "below" if dev_error <= human else f"only {dev_error - human:.1%} above"
+                advice.append(f"{gap}; the dev error is {where} the {label} error {human:.1%}, so the reference "
+                              "cannot show how much of it regularisation would win back: give the achievable "
+                              "error (--human-error) to judge it")
         else:
             advice.append("bias and variance are both low; tune for the last points or test on the test set")
     return BiasVariance(train_error, dev_error, human, bias, variance, mismatch, verdict, advice, recipe,
