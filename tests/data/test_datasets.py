@@ -96,7 +96,6 @@ def test_unknown_name_lists_the_datasets():
 
 
 def test_mnist1d_has_its_published_shape_and_keeps_global_random_state():
-    pytest.importorskip("mnist1d")
     state = np.random.get_state()[1].copy()  # noqa: NPY002
     py_state = random.getstate()
     ds = load("mnist1d")
