@@ -57,7 +57,9 @@ def _inflate(path: Path, mtime_ns: int, size: int, shown: str) -> Path:
     opener = importlib.import_module(CSV_COMPRESSIONS[path.suffix.lower()]).open
     limit = memory_budget()
     folder = _inflated_dir()
-    out = folder / f"{len(list(folder.iterdir()))}-{path.stem}"
+    handle, name = tempfile.mkstemp(dir=folder, suffix=f"-{path.stem}")
+    os.close(handle)
+    out = Path(name)
     written = 0
     try:
         with opener(path, "rb") as src, open(out, "wb") as dst:
@@ -88,5 +90,3 @@ def readable_csv(path: Path) -> Path:
         return path
     stat = path.stat()
     return _inflate(path.resolve(), stat.st_mtime_ns, stat.st_size, os.fspath(path))
-
-

@@ -25,6 +25,8 @@ from .validation import TableWhere, csv_record_lines, first_ragged_line
 from .widecsv import wide_csv_columns
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
 def _existing_file(path: str | os.PathLike) -> Path:
     path = Path(path)
     if not path.exists():
