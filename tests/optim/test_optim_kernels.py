@@ -75,3 +75,27 @@ def test_step_uses_the_kernel_only_when_enabled(monkeypatch):
     finally:
         jit.set_enabled(old)
     assert calls == ["kernel", "numpy"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_adam_kernel_flushes_subnormal_first_moments_as_the_numpy_update_does(name, dtype):
+    fused, reference = make(name, dtype), make(name, dtype)
+    tiny = np.finfo(dtype).tiny
+    n = fused.flat.grads.size
+    rng = np.random.default_rng(11)
+    v0 = (rng.standard_normal(n) * tiny * 4).astype(dtype)  # around the normal/subnormal boundary
+    v0[:4] = (np.nan, np.inf, -np.inf, 0.0)  # kept as they are: only |v| < tiny is flushed
+    for opt in (fused, reference):
+        opt.slots["v"][...] = v0
+    grad = np.zeros(n, dtype)
+    grad[1::3] = tiny  # some coordinates get a tiny gradient, the others none
+    step(fused, grad, kernel=True)
+    step(reference, grad, kernel=False)
+    v = fused.slots["v"]
+    np.testing.assert_array_equal(v, reference.slots["v"])
+    np.testing.assert_array_equal(fused.flat.values[4:], reference.flat.values[4:])
+    assert np.isnan(v[0]) and v[1] == np.inf and v[2] == -np.inf
+    finite = np.isfinite(v)
+    assert np.all((v[finite] == 0) | (np.abs(v[finite]) >= tiny))
+    assert np.count_nonzero(v[finite] == 0) > 0 and np.count_nonzero(np.abs(v[finite]) >= tiny) > 0

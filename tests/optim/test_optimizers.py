@@ -385,3 +385,51 @@ def test_lr_setter_validates():
 def test_empty_parameter_list_raises():
     with pytest.raises(ConfigError, match="non-empty list of Parameters"):
         SGD([])
+
+
+# -- Adam's first moment: subnormal values are flushed to 0, the weights do not change -----------------
+class UnflushedAdam(Adam):
+    """Adam's NumPy update with the flush left out: the oracle for what the flush changes."""
+
+    @staticmethod
+    def _flush_subnormal(v, tiny) -> None:
+        pass
+
+
+@pytest.mark.parametrize("kernel", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_flushes_subnormal_first_moments_without_changing_the_weights(dtype, kernel):
+    from tunenet import jit
+
+    rng = np.random.default_rng(5)
+    start = rng.standard_normal(2000).astype(dtype)
+    flushed, plain = Parameter.create("w", start.copy()), Parameter.create("w", start.copy())
+    opt, oracle = Adam([flushed]), UnflushedAdam([plain])
+    tiny = np.finfo(dtype).tiny
+    # half the coordinates stop receiving gradient after 5 steps (a dead unit): their v decays by beta1 a
+    # step, through the subnormal range (float32: after ~800 steps; float64: after ~6,700)
+    steps = 1000 if dtype == np.float32 else 7000
+    dead = np.arange(2000) % 2 == 0
+    subnormal_seen = 0
+    old = jit.set_enabled(kernel)
+    try:
+        for t in range(steps):
+            g = (rng.standard_normal(2000) * 1e-2).astype(dtype)
+            if t >= 5:
+                g[dead] = 0
+            flushed.grad[...] = g
+            plain.grad[...] = g
+            opt.step()
+            oracle.t += 1
+            oracle._update_numpy(plain.value, plain.grad, plain.value.dtype.type)  # NumPy, no flush
+            v, v_plain = opt.slots["v"], oracle.slots["v"]
+            sub = (v_plain != 0) & (np.abs(v_plain) < tiny)
+            subnormal_seen += int(sub.sum())
+            assert not np.any((v != 0) & (np.abs(v) < tiny)), f"step {t}: a subnormal v was kept"
+            assert np.all(v[sub] == 0)
+            np.testing.assert_array_equal(v[~sub & (v != 0)], v_plain[~sub & (v != 0)])
+    finally:
+        jit.set_enabled(old)
+    assert subnormal_seen > 0, "the unflushed oracle never produced a subnormal v: the test tests nothing"
+    np.testing.assert_array_equal(flushed.value, plain.value)  # the flush changed no weight
+    assert not np.array_equal(flushed.value, start)
