@@ -78,8 +78,8 @@ def test_step_uses_the_kernel_only_when_enabled(monkeypatch):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("name", ["adam", "adamw"])
-def test_adam_kernel_flushes_subnormal_first_moments_as_the_numpy_update_does(name, dtype):
+@pytest.mark.parametrize("name", ["momentum", "nesterov", "adam", "adamw"])
+def test_kernel_flushes_subnormal_first_moments_as_the_numpy_update_does(name, dtype):
     fused, reference = make(name, dtype), make(name, dtype)
     tiny = np.finfo(dtype).tiny
     n = fused.flat.grads.size

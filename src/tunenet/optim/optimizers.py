@@ -17,7 +17,7 @@ reference, and the path taken with ``TUNENET_KERNELS=0``), and a numba kernel
 beside it that makes the same float operations in the same order in one pass
 over the buffers, so its result is bit-identical (see :mod:`tunenet.jit`);
 Adam's NumPy update reads and writes the 1-D buffers twelve times (and
-once more to flush subnormal first moments).
+once more to flush subnormal first moments, as Momentum's does).
 
 State is explicit and keyed by parameter name, so it can be saved, restored
 and inspected::
@@ -133,6 +133,20 @@ class Optimizer:
         values = self.flat.values
         self.slots = {name: np.zeros_like(values) for name in self.slot_names}
         self._work = [np.empty_like(values) for _ in range(self.n_work)]
+        self._tiny = self.dtype.type(np.finfo(self.dtype).tiny)  # the smallest normal number of the dtype
+
+    @staticmethod
+    def _flush_subnormal(v: np.ndarray, tiny) -> None:
+        """In place: ``v = 0`` where ``|v| < tiny`` (NaN and inf are kept).
+
+        For a first moment (momentum's and Adam's ``v``): a coordinate whose
+        gradient stays 0 has its ``v`` decay by ``beta`` a step into the
+        subnormal range and stay there (``0.9`` times the smallest subnormal
+        rounds back to itself), where arithmetic costs several times normal
+        arithmetic; the step such a ``v`` makes is below half an ulp of any
+        weight that is not itself almost 0, so the weights do not change.
+        """
+        np.copyto(v, 0, where=np.abs(v) < tiny)
 
     @property
     def lr(self) -> float:
@@ -241,21 +255,25 @@ class SGD(Optimizer):
 
 
 @jit.kernel()
-def momentum_kernel(w, g, v, beta, one_minus_beta, lr, nesterov):
+def momentum_kernel(w, g, v, beta, one_minus_beta, lr, nesterov, tiny):
     """Momentum's update in one pass, in the NumPy update's operation order.
 
-    ``v = v*beta + g*(1-beta)``; classic: ``w -= v*lr``; Nesterov:
+    ``v = v*beta + g*(1-beta)``, flushed to +0 where ``|v| < tiny``
+    (:meth:`Optimizer._flush_subnormal`); classic: ``w -= v*lr``; Nesterov:
     ``w -= (g*(1-beta) + v*beta)*lr`` (with the new ``v``).
     """
+    zero = tiny - tiny  # +0 in the dtype of the buffers (tiny * 0 would be float64 in numba)
     if nesterov:
         for i in range(w.size):
             u = g[i] * one_minus_beta
             vi = v[i] * beta + u
+            vi = zero if abs(vi) < tiny else vi
             v[i] = vi
             w[i] -= (u + vi * beta) * lr
     else:
         for i in range(w.size):
             vi = v[i] * beta + g[i] * one_minus_beta
+            vi = zero if abs(vi) < tiny else vi
             v[i] = vi
             w[i] -= vi * lr
 
@@ -271,6 +289,11 @@ class Momentum(Optimizer):
 
     No bias correction, as in the course: the first steps are ``1-beta``
     times shorter than plain SGD's.
+
+    A ``v`` below the dtype's smallest normal number in magnitude is set to
+    0 (:meth:`Optimizer._flush_subnormal`): the step it would make,
+    ``lr*v``, is below half an ulp of every weight larger than
+    ``2**24*tiny*lr`` (2e-31 lr in float32), so the weights do not change.
     """
 
     slot_names = ("v",)
@@ -282,6 +305,7 @@ class Momentum(Optimizer):
     def _update_numpy(self, w, g, f):
         v, u, u2 = self.slots["v"], self._work[0], self._work[1]
         _average(v, g, self.beta, f, u)                 # v = beta v + (1-beta) g; u = (1-beta) g
+        self._flush_subnormal(v, self._tiny)            # v = 0 where |v| < tiny
         if self.nesterov:
             np.multiply(v, f(self.beta), out=u2)
             u += u2                                     # u = beta v + (1-beta) g
@@ -291,7 +315,8 @@ class Momentum(Optimizer):
         w -= u
 
     def _update_kernel(self, w, g, f):
-        momentum_kernel(w, g, self.slots["v"], f(self.beta), f(1.0 - self.beta), f(self.lr), self.nesterov)
+        momentum_kernel(w, g, self.slots["v"], f(self.beta), f(1.0 - self.beta), f(self.lr), self.nesterov,
+                        self._tiny)
 
 
 @jit.kernel()
@@ -335,7 +360,7 @@ def adam_kernel(w, g, v, s, beta1, one_minus_beta1, beta2, one_minus_beta2, eps_
 
     ``w -= (w*mask)*decay`` (AdamW only: ``decay = lr*weight_decay != 0``), then
     ``v = v*beta1 + g*(1-beta1)``, flushed to +0 where ``|v| < tiny`` (the
-    smallest normal number: see :meth:`Adam._flush_subnormal`),
+    smallest normal number: see :meth:`Optimizer._flush_subnormal`),
     ``s = s*beta2 + (g*g)*(1-beta2)``,
     ``w -= (v/(sqrt(s) + eps_c2))*step`` with ``eps_c2 = eps*c2`` and
     ``step = lr*c2/c1`` (``c1 = 1-beta1**t``, ``c2 = sqrt(1-beta2**t)``): the
@@ -378,15 +403,9 @@ class Adam(Optimizer):
 
     slot_names = ("v", "s")
 
-    @staticmethod
-    def _flush_subnormal(v: np.ndarray, tiny) -> None:
-        """In place: ``v = 0`` where ``|v| < tiny`` (NaN and inf are kept)."""
-        np.copyto(v, 0, where=np.abs(v) < tiny)
-
     def __init__(self, params, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8, **hyper) -> None:
         super().__init__(params, lr, beta1=beta1, beta2=beta2, eps=eps, **hyper)
-        self._tiny = self.dtype.type(np.finfo(self.dtype).tiny)  # below it, v is flushed to 0
 
     def _corrections(self) -> tuple[float, float]:
         """``c1 = 1-beta1**t``, ``c2 = sqrt(1-beta2**t)``."""
