@@ -25,6 +25,11 @@ threads everywhere, one interleaved rotation times:
   ``tunenet`` runs, with the callback added) and a bare epoch of mini-batch
   iteration (issue 3).
 
+With ``--threads 1`` (the default) the process is pinned to one core for the
+main table (:func:`pin_to_one_core`: JAX ignores its single-thread flags), so
+every contender's CPU time is one core's work; the extra multi-thread run of
+the headline case gets the process's cores back.
+
 Epochs are partial where full ones would take too long: each run trains on the
 first ``fraction * 60,000`` samples (a whole number of batches) and its time is
 scaled to 60,000 samples; the fraction is recorded per case. Achieved GFLOP/s
@@ -35,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import warnings
 
 import numpy as np
@@ -278,6 +284,23 @@ def run_case(name: str, spec: dict, batch: int, X, y, threads: int, repeats: int
     return result
 
 
+def pin_to_one_core() -> tuple[set[int] | None, int | None]:
+    """Run this process on one core; returns (the cores it had, the core it has now), or (None, None).
+
+    One BLAS thread is not one core for every contender: JAX 0.10's XLA CPU client ignores
+    ``--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1`` and runs a ``lax.scan`` epoch on
+    about 1.8 cores (CPU time 1.7x its wall time here). Pinned before JAX starts, its thread pool is sized
+    for, and bound to, the one core, as every other contender's work is.
+    """
+    try:
+        cores = os.sched_getaffinity(0)
+        core = min(cores)
+        os.sched_setaffinity(0, {core})
+    except (AttributeError, OSError):
+        return None, None
+    return cores, core
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter partial epochs, 3 repetitions")
@@ -288,8 +311,10 @@ def main() -> None:
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile contender")
     parser.add_argument("--only-case", default=None, help="run only the cases whose model name contains this text")
     args = parser.parse_args()
+    cores_before, pinned = None, None
     if args.threads == 1:
         jax_single_thread()
+        cores_before, pinned = pin_to_one_core()
     if args.only_case:
         CASES[:] = [c for c in CASES if args.only_case in f"{c[0]} batch {c[1]}"]
     warn_openblas_env()
@@ -314,6 +339,8 @@ def main() -> None:
         line = "  ".join(f"{k} {v['wall']:.2f}s/{v['cpu']:.2f}s" for k, v in e.items())
         print(f"{name} batch {batch} ({case['fraction']:.0%} epochs; wall/cpu per 60k): {line}", flush=True)
     multithread = None
+    if cores_before is not None:
+        os.sched_setaffinity(0, cores_before)  # threads started from here on may use every core again
     cores = available_cores()
     if not args.no_multithread and not args.quick and cores > 1 and cores != args.threads:
         name, batch = HEADLINE
@@ -341,6 +368,7 @@ def main() -> None:
     import numba
 
     info["numba"] = numba.__version__
+    info["pinned_core"] = pinned
     path = save_results("training", {"machine": info, "data": source, "threads": args.threads, "quick": args.quick,
                                      "repeats": repeats, "cases": cases, "multithread": multithread})
     print(f"wrote {path}")

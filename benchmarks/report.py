@@ -741,7 +741,10 @@ def write_report(path: Path = DOC) -> Path:
                   "The element-wise work is now fused in numba kernels (issue 19; see the section on the matrix-"
                   "product floor); the changes and the profile below show where the time goes.", ""]
     parts += ["## Fused kernels: the epoch against its matrix products (issue 19)", "",
-              "CPU seconds per 60,000-sample epoch (medians of the interleaved repetitions, one thread each). "
+              "CPU seconds per 60,000-sample epoch (medians of the interleaved repetitions, one thread each"
+              + (f"; the process pinned to core {training['machine']['pinned_core']}, since JAX's XLA flags for "
+                 "one thread leave it running on about 1.8 cores" if training and
+                 training.get("machine", {}).get("pinned_core") is not None else "") + "). "
               "The floor is the step's matrix products alone (NumPy / OpenBLAS, `benchmarks/contenders.py`); "
               "ratios above 1 in the contender columns favour tunenet. Kernels, first-call cost and switches: "
               "`docs/training.md`.", "", kernels_section(training, baseline), ""]
