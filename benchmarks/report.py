@@ -740,11 +740,12 @@ def write_report(path: Path = DOC) -> Path:
         parts += ["### Why the 2x targets are not reached", "", bound, "",
                   "The element-wise work is now fused in numba kernels (issue 19; see the section on the matrix-"
                   "product floor); the changes and the profile below show where the time goes.", ""]
+    pinned = (training or {}).get("machine", {}).get("pinned_core")
+    pinning = "" if pinned is None else (f"; the process pinned to core {pinned}, since JAX's XLA flags for one "
+                                         "thread leave it running on about 1.8 cores")
     parts += ["## Fused kernels: the epoch against its matrix products (issue 19)", "",
               "CPU seconds per 60,000-sample epoch (medians of the interleaved repetitions, one thread each"
-              + (f"; the process pinned to core {training['machine']['pinned_core']}, since JAX's XLA flags for "
-                 "one thread leave it running on about 1.8 cores" if training and
-                 training.get("machine", {}).get("pinned_core") is not None else "") + "). "
+              f"{pinning}). "
               "The floor is the step's matrix products alone (NumPy / OpenBLAS, `benchmarks/contenders.py`); "
               "ratios above 1 in the contender columns favour tunenet. Kernels, first-call cost and switches: "
               "`docs/training.md`.", "", kernels_section(training, baseline), ""]

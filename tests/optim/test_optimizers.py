@@ -390,7 +390,7 @@ def test_empty_parameter_list_raises():
 # -- first moments (momentum's and Adam's v): subnormal values are flushed to 0, the weights do not change --
 def unflushed(cls):
     """``cls`` with the flush left out: the oracle for what the flush changes."""
-    return type(f"Unflushed{cls.__name__}", (cls,), {"_flush_subnormal": staticmethod(lambda v, tiny: None)})
+    return type(f"Unflushed{cls.__name__}", (cls,), {"_flush_subnormal": lambda self, v: None})
 
 
 @pytest.mark.parametrize("kernel", [True, False])

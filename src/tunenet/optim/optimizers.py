@@ -135,9 +135,8 @@ class Optimizer:
         self._work = [np.empty_like(values) for _ in range(self.n_work)]
         self._tiny = self.dtype.type(np.finfo(self.dtype).tiny)  # the smallest normal number of the dtype
 
-    @staticmethod
-    def _flush_subnormal(v: np.ndarray, tiny) -> None:
-        """In place: ``v = 0`` where ``|v| < tiny`` (NaN and inf are kept).
+    def _flush_subnormal(self, v: np.ndarray) -> None:
+        """In place: ``v = 0`` where ``|v| < tiny``, the dtype's smallest normal number (NaN and inf are kept).
 
         For a first moment (momentum's and Adam's ``v``): a coordinate whose
         gradient stays 0 has its ``v`` decay by ``beta`` a step into the
@@ -146,7 +145,7 @@ class Optimizer:
         arithmetic; the step such a ``v`` makes is below half an ulp of any
         weight that is not itself almost 0, so the weights do not change.
         """
-        np.copyto(v, 0, where=np.abs(v) < tiny)
+        np.copyto(v, 0, where=np.abs(v) < self._tiny)
 
     @property
     def lr(self) -> float:
@@ -305,7 +304,7 @@ class Momentum(Optimizer):
     def _update_numpy(self, w, g, f):
         v, u, u2 = self.slots["v"], self._work[0], self._work[1]
         _average(v, g, self.beta, f, u)                 # v = beta v + (1-beta) g; u = (1-beta) g
-        self._flush_subnormal(v, self._tiny)            # v = 0 where |v| < tiny
+        self._flush_subnormal(v)                        # v = 0 where |v| < tiny
         if self.nesterov:
             np.multiply(v, f(self.beta), out=u2)
             u += u2                                     # u = beta v + (1-beta) g
@@ -387,18 +386,12 @@ class Adam(Optimizer):
     | ``v_hat = v/(1-beta1**t)`` ; ``s_hat = s/(1-beta2**t)``
     | ``w -= lr*v_hat/(sqrt(s_hat) + eps)``
 
-    A first moment ``v`` smaller in magnitude than the dtype's smallest
-    normal number (``tiny``: 1.2e-38 in float32) is set to 0. Such a ``v``
-    comes from a coordinate whose gradient has been 0 for hundreds of steps
-    (a pixel that is 0 in most images, a dead ReLU): ``v`` decays by
-    ``beta1`` per step through the subnormal range, where every arithmetic
-    operation on it costs several times a normal one (measured: Adam's
-    update 2x slower with 30% of ``v`` subnormal). Its contribution to the
-    step, ``lr*v_hat/(sqrt(s_hat) + eps)``, is below
-    ``lr*tiny/(eps*(1-beta1))`` (1.2e-29 lr with the defaults), far below
-    half an ulp of any weight that is not itself almost 0, so the weights
-    come out the same as without the flush (tested against the unflushed
-    formula); only ``v`` itself differs, 0 instead of a subnormal.
+    A ``v`` below the dtype's smallest normal number in magnitude is set to
+    0 (:meth:`Optimizer._flush_subnormal`): its contribution to the step,
+    ``lr*v_hat/(sqrt(s_hat) + eps)``, is below ``lr*tiny/(eps*(1-beta1))``
+    (1.2e-29 lr with the defaults), far below half an ulp of any weight that
+    is not itself almost 0, so the weights come out the same as without the
+    flush (tested against the unflushed formula); only ``v`` differs.
     """
 
     slot_names = ("v", "s")
@@ -414,7 +407,7 @@ class Adam(Optimizer):
     def _update_numpy(self, w, g, f):
         v, s, u = self.slots["v"], self.slots["s"], self._work[0]
         _average(v, g, self.beta1, f, u)                # v = beta1 v + (1-beta1) g
-        self._flush_subnormal(v, self._tiny)  # v = 0 where |v| < tiny
+        self._flush_subnormal(v)                        # v = 0 where |v| < tiny
         np.multiply(g, g, out=u)
         _average(s, u, self.beta2, f, u)                # s = beta2 s + (1-beta2) g^2
         # lr v_hat/(sqrt(s_hat) + eps) = (lr c2/c1) v/(sqrt(s) + eps c2), c1 = 1-beta1^t, c2 = sqrt(1-beta2^t)
