@@ -17,7 +17,9 @@ threads everywhere, one interleaved rotation times:
   ``partial_fit`` = one epoch (it has no batch norm or dropout: skipped there);
 - for plain MLPs (issue 19, ``benchmarks/contenders.py``): PyTorch with
   ``Adam(fused=True)``, JAX (jit + ``lax.scan`` over the epoch), and the
-  matrix-product floor (the step's products alone); on the target cases also
+  matrix-product floor (the step's products alone, through :func:`tunenet.blas.matmul` as the
+  Trainer calls them: MKL where installed) and the same products through NumPy / OpenBLAS
+  (``floor OpenBLAS``); on the target cases also
   PyTorch with ``torch.compile`` (``--no-compile`` skips it);
 - the float32 matrix-multiply peak: the fastest of two 2048 x 2048 products;
 - for ``mlp(784, [256, 128], 10)`` at batch 128 (the headline case) also
@@ -71,7 +73,7 @@ MODELS = {
 CASES = [(name, batch) for name in list(MODELS)[:3] for batch in BATCHES] + [("mlp(784, [1024, 1024], 10)", 256)]
 TARGET_115 = [("mlp(784, [256, 128], 10)", 1024), ("mlp(784, [1024, 1024], 10)", 256)]
 #: contenders beyond tunenet, PyTorch eager and scikit-learn (plain MLPs only); torch.compile only on the target cases
-EXTRA = ("pytorch fused Adam", "jax scan", "floor")
+EXTRA = ("pytorch fused Adam", "jax scan", "floor", "floor OpenBLAS")
 COMPILE = "pytorch fused Adam + torch.compile"
 HEADLINE = ("mlp(784, [256, 128], 10)", 128)
 #: fraction of an epoch timed per run, full mode (quick mode divides by QUICK_DIVISOR)
@@ -214,8 +216,10 @@ def make_candidates(spec: dict, X, y, batch: int, threads: int, libs: tuple[str,
             candidates["jax scan"] = jax_scan_epoch(spec["hidden"], X, y, batch)
         except ImportError as exc:
             notes.append(f"JAX not installed ({exc}); pip install '.[bench]'")
-    if "floor" in libs:
-        candidates["floor"] = floor_epoch(spec["hidden"], X, batch)
+    if "floor" in libs:  # the products tunenet's Trainer calls: MKL on one thread where installed
+        candidates["floor"] = floor_epoch(spec["hidden"], X, batch, engine_blas=threads == 1)
+    if "floor OpenBLAS" in libs:  # the same products through NumPy (what tunenet did before tunenet.blas)
+        candidates["floor OpenBLAS"] = floor_epoch(spec["hidden"], X, batch)
     return candidates
 
 

@@ -8,7 +8,7 @@
   of forward, backward (``jax.grad``) and Adam (written out: optax is not a
   dependency). The last partial batch is dropped (a scan needs one shape):
   callers time whole batches only.
-- :func:`floor_epoch`: the matrix products of a step alone, NumPy / OpenBLAS
+- :func:`floor_epoch`: the matrix products of a step alone, through tunenet's BLAS (MKL) or NumPy / OpenBLAS
   as tunenet calls them (``X W`` per layer, ``X.T dZ`` per layer, ``dZ W.T``
   for all but the first), on consecutive row blocks of the data, into
   preallocated arrays: what no NumPy engine can avoid.
@@ -154,8 +154,18 @@ def jax_scan_epoch(hidden, X, y, batch: int, n_in=784, n_out=10):
     return run
 
 
-def floor_epoch(hidden, X, batch: int, n_in=784, n_out=10):
-    """The matrix products of an epoch of training steps, and nothing else (one BLAS call each)."""
+def floor_epoch(hidden, X, batch: int, n_in=784, n_out=10, engine_blas: bool = False):
+    """The matrix products of an epoch of training steps, and nothing else (one BLAS call each).
+
+    ``engine_blas``: through :func:`tunenet.blas.matmul` inside ``blas.single_thread()``, the calls (MKL
+    where installed) tunenet's one-thread training makes; else ``np.matmul`` (NumPy's OpenBLAS).
+    """
+    import contextlib
+
+    from tunenet import blas
+
+    matmul = blas.matmul if engine_blas else (lambda a, b, out: np.matmul(a, b, out=out))
+    context = blas.single_thread if engine_blas else contextlib.nullcontext
     widths = [n_in, *hidden, n_out]
     rng = np.random.default_rng(0)
     Ws = [(rng.standard_normal((a, b)) * np.sqrt(2.0 / a)).astype(np.float32) for a, b in zip(widths[:-1], widths[1:])]
@@ -171,20 +181,21 @@ def floor_epoch(hidden, X, batch: int, n_in=784, n_out=10):
     m_total = X.shape[0]
 
     def run():
-        for start in range(0, m_total, batch):
-            x = X[start:start + batch]
-            m = x.shape[0]
-            if m not in shapes:
-                shapes[m] = buffers(m)
-            acts, dzs, dxs = shapes[m]
-            h = x
-            for W, z in zip(Ws, acts):
-                np.matmul(h, W, out=z)                               # Z = X W
-                h = z
-            inputs = [x, *acts[:-1]]
-            for i in range(len(Ws) - 1, -1, -1):
-                np.matmul(inputs[i].T, dzs[i], out=dWs[i])           # dW = X.T dZ
-                if i:
-                    np.matmul(dzs[i], Ws[i].T, out=dxs[i])           # dX = dZ W.T
+        with context():
+            for start in range(0, m_total, batch):
+                x = X[start:start + batch]
+                m = x.shape[0]
+                if m not in shapes:
+                    shapes[m] = buffers(m)
+                acts, dzs, dxs = shapes[m]
+                h = x
+                for W, z in zip(Ws, acts):
+                    matmul(h, W, z)                                  # Z = X W
+                    h = z
+                inputs = [x, *acts[:-1]]
+                for i in range(len(Ws) - 1, -1, -1):
+                    matmul(inputs[i].T, dzs[i], dWs[i])              # dW = X.T dZ
+                    if i:
+                        matmul(dzs[i], Ws[i].T, dxs[i])              # dX = dZ W.T
 
     return run

@@ -139,8 +139,10 @@ def kernels_section(training: dict | None, baseline: dict | None = None) -> str:
         fastest = "yes" if all(v > 1.02 for v in others.values()) else \
             "within 2% of " + ", ".join(k for k, v in others.items() if v <= 1.02) if all(v > 0.98 for v in
                                                                                         others.values()) else "no"
+        openblas = e.get("floor OpenBLAS")
         rows.append([case["model"], str(case["batch"]), secs(t), f"{over:.2f}"
                      + (f" ({'met' if over <= target else 'missed'}: <= {target})" if target else ""),
+                     f"{t / openblas['cpu']:.2f}" if openblas else "-",
                      *[f"{others[k]:.2f}" if k in others else "-" for k in CONTENDERS],
                      (f"{t / jax['cpu']:.2f}" if jax else "-")
                      + (f" ({'met' if t / jax['cpu'] <= 0.9 else 'missed'}: <= 0.9)" if jax and case.get("headline")
@@ -152,8 +154,9 @@ def kernels_section(training: dict | None, baseline: dict | None = None) -> str:
             why = miss_reason(case, (baseline or {}).get("cases", {}).get(f"{case['model']}, batch {case['batch']}"))
             if why:
                 notes.append(why)
-    text = table(["network", "batch", "tunenet CPU s / epoch", "tunenet / floor", *[f"{k} / tunenet" for k in
-                  CONTENDERS], "tunenet / JAX scan", "tunenet fastest"], rows, "lrrrrrrrrrr")
+    text = table(["network", "batch", "tunenet CPU s / epoch", "tunenet / floor", "tunenet / floor OpenBLAS",
+                  *[f"{k} / tunenet" for k in CONTENDERS], "tunenet / JAX scan", "tunenet fastest"], rows,
+                 "lrrrrrrrrrrr")
     return text + ("\n\n" + "\n".join(f"- {n}" for n in notes) if notes else "")
 
 
@@ -746,7 +749,9 @@ def write_report(path: Path = DOC) -> Path:
     parts += ["## Fused kernels: the epoch against its matrix products (issue 19)", "",
               "CPU seconds per 60,000-sample epoch (medians of the interleaved repetitions, one thread each"
               f"{pinning}). "
-              "The floor is the step's matrix products alone (NumPy / OpenBLAS, `benchmarks/contenders.py`); "
+              "The floor is the step's matrix products alone, made as tunenet's one-thread Trainer makes them "
+              "(`tunenet.blas.matmul`: MKL's GEMM where installed, `benchmarks/contenders.py`); `floor OpenBLAS` is "
+              "the same products through NumPy's OpenBLAS, which tunenet used before `tunenet.blas`; "
               "ratios above 1 in the contender columns favour tunenet. Kernels, first-call cost and switches: "
               "`docs/training.md`.", "", kernels_section(training, baseline), ""]
     if training:

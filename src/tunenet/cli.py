@@ -505,6 +505,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     _, run, _ = COMMANDS[args.command]
     try:
+        from . import blas
+
+        blas.check_environment()  # a bad TUNENET_BLAS is refused before any file is written
         return run(args)
     except TunenetError as exc:
         if args.debug:

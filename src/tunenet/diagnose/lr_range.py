@@ -29,8 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
+from .. import blas
 from ..cores import available_cores
 from ..data.batches import MiniBatches
 from ..errors import ConfigError, DataError
@@ -179,7 +179,7 @@ def lr_range_test(model: Sequential, X: np.ndarray, y: np.ndarray, lr_min: float
     average = ExponentialAverage(beta)
     lrs, losses, smoothed = [], [], []
     best, stopped = math.inf, False
-    with threadpool_limits(limits=threads or available_cores()), \
+    with blas.thread_limit(threads or available_cores()), \
             np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         while len(lrs) < steps and not stopped:
             for xb, yb in batches:

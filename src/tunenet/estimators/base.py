@@ -36,8 +36,13 @@ ESTIMATOR_FORMAT_VERSION = 1
 FLOAT64_STEP_LIMIT = 250_000
 
 def _blas_threads() -> int:
-    """The BLAS thread count in force now, so that an enclosing ``threadpool_limits`` is respected."""
-    counts = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
+    """The BLAS thread count in force now, so that an enclosing ``threadpool_limits`` is respected.
+
+    A BLAS loaded with a sequential threading layer (MKL as :mod:`tunenet.blas` loads it) always reports one
+    thread whatever the limit, so it does not count.
+    """
+    counts = [i["num_threads"] for i in threadpool_info()
+              if i.get("user_api") == "blas" and i.get("threading_layer") != "sequential"]
     return min(counts) if counts else available_cores()
 
 

@@ -33,7 +33,7 @@ import numpy as np
 from scipy import sparse
 from scipy.special import expit
 
-from .. import jit
+from .. import blas, jit
 from ..errors import ConfigError, DataError
 from .init import get_initializer
 from .parameter import Parameter
@@ -131,7 +131,8 @@ class Dense(Layer):
     Shapes: ``X (m, n_in)``, ``W (n_in, n_out)``, ``b (n_out,)``, ``Z (m, n_out)``.
     Backward: ``dW = X.T @ dZ``, ``db = sum_rows(dZ)``, ``dX = dZ @ W.T``.
     ``bias=False`` when batch norm follows (its beta plays the bias's role).
-    The products are single BLAS calls writing into preallocated arrays
+    The products are single BLAS calls (:func:`tunenet.blas.matmul`: MKL when
+    training on one thread, else NumPy's) writing into preallocated arrays
     (``Z``, ``dX``: work arrays; ``dW``, ``db``: the flat gradient buffer).
     A scipy.sparse ``X`` (CSR/CSC, first layer only) is never densified:
     ``X @ W`` and ``X.T @ dZ`` are sparse-dense products.
@@ -172,7 +173,7 @@ class Dense(Layer):
         if sparse.issparse(x):  # first layer on scipy.sparse input: X @ W without densifying X
             return np.asarray(x @ W, dtype=np.result_type(x.dtype, W.dtype))
         if training:
-            return np.matmul(x, W, out=self._buffer("z", (x.shape[0], self.n_out), np.result_type(x, W)))
+            return blas.matmul(x, W, self._buffer("z", (x.shape[0], self.n_out), np.result_type(x, W)))
         return x @ W
 
     def backward(self, dout: np.ndarray) -> np.ndarray | None:
@@ -186,11 +187,11 @@ class Dense(Layer):
         if sparse.issparse(self._x) or dz.dtype != self.W.grad.dtype:
             self.W.grad[...] = self._x.T @ dz                       # dW = X.T @ dZ (X sparse, or in dZ's precision)
         else:
-            np.matmul(self._x.T, dz, out=self.W.grad)               # dW = X.T @ dZ
+            blas.matmul(self._x.T, dz, self.W.grad)                 # dW = X.T @ dZ
         if not self.propagate:
             return None
         dx = self._buffer("dx", (dz.shape[0], self.n_in), np.result_type(dz, W))
-        return np.matmul(dz, W.T, out=dx)                           # dX = dZ @ W.T
+        return blas.matmul(dz, W.T, dx)                             # dX = dZ @ W.T
 
     def forward_relu(self, x: np.ndarray, relu: ReLU) -> np.ndarray:
         """Training-mode ``relu.forward(self.forward(x))`` with the bias and the ReLU in one kernel.

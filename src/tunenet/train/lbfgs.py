@@ -20,8 +20,8 @@ import math
 import time
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
+from .. import blas
 from ..errors import DivergenceError
 from ..optim.lbfgs import minimize_lbfgs
 from .trainer import Trainer, evaluate
@@ -37,7 +37,7 @@ class LBFGSTrainer(Trainer):
             y_dev: np.ndarray | None = None, sample_weight: np.ndarray | None = None):
         X, X_dev = self._inputs(X, X_dev)
         self.stop_training = False
-        with threadpool_limits(limits=self.threads), np.errstate(over="ignore", invalid="ignore"):
+        with blas.thread_limit(self.threads), np.errstate(over="ignore", invalid="ignore"):
             self._call("on_train_begin")
             try:
                 if self.epoch < self.epochs:

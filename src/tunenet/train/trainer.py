@@ -28,8 +28,8 @@ import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
+from .. import blas
 from ..cores import available_cores
 from ..data.batches import MiniBatches
 from ..errors import ConfigError, DataError, DivergenceError
@@ -125,6 +125,7 @@ class Trainer:
                  batch_size: int = 64, l2: float = 0.0, l1: float = 0.0, schedule: Callable | None = None,
                  clip=None, callbacks: Sequence[Callback] = (), seed: int = 0,
                  augment: Callable | None = None, threads: int | None = None) -> None:
+        blas.check_environment()
         if not isinstance(epochs, int) or epochs < 0:
             raise ConfigError(f"epochs must be a non-negative integer, got {epochs!r}")
         for name, value in (("l2", l2), ("l1", l1)):
@@ -180,7 +181,7 @@ class Trainer:
         per_step = getattr(self.schedule, "per_step", False)
         self.stop_training = False
         # overflow to inf/NaN is caught by the divergence check; NumPy need not warn as well
-        with threadpool_limits(limits=self.threads), np.errstate(over="ignore", invalid="ignore"):
+        with blas.thread_limit(self.threads), np.errstate(over="ignore", invalid="ignore"):
             self._call("on_train_begin")
             try:
                 while self.epoch < self.epochs and not self.stop_training:
