@@ -47,6 +47,7 @@ CASES = {  # name: (hidden, extra mlp kwargs, batch, samples per timed epoch)
     "mlp(784, [256, 128], 10), batch 1024": ([256, 128], {}, 1024, 30_720),
     "mlp(784, [256, 128], 10) + batch norm + dropout, batch 128": (
         [256, 128], {"batchnorm": True, "keep_prob": 0.8}, 128, 30_000),
+    "mlp(784, [1024, 1024], 10), batch 256": ([1024, 1024], {}, 256, 15_360),  # issue 19's wide target case
 }
 QUICK_CASES = ("mlp(784, [256, 128], 10), batch 128",)
 
