@@ -300,7 +300,8 @@ def run_train(args: argparse.Namespace) -> int:
     print_data_summary(data)
     try:
         result = train_run(config, run_dir, resume=bool(args.resume), progress=False if args.quiet else None,
-                           notify=lambda message: print(message, file=sys.stderr, flush=True), data=data)
+                           notify=lambda message: print(message, file=sys.stderr, flush=True), data=data,
+                           release_data=True)
     except DivergenceError:
         if not args.resume:  # a diverged resume leaves the run (and its diagnosis) as it was
             print_run_findings(Console(), run_dir, {})  # what the doctor makes of it, then the one-line error

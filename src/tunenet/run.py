@@ -46,6 +46,7 @@ from .diagnose.symptoms import input_statistics
 from .errors import CheckpointError, ConfigError, DivergenceError, TunenetError
 from .fileio import atomic_write_text, check_run_dir, refuse_symlink
 from .lock import DirectoryLock
+from .memory import return_freed_memory
 from .metrics import regression_scores
 from .nn.io import save as save_model
 from .nn.model import Sequential, mlp
@@ -71,6 +72,17 @@ class PreparedData:
     #: the reference model's errors on this split (:mod:`tunenet.diagnose.reference`), once fitted
     reference: dict | None = None
     target_scaler: TargetStandardizer | None = None
+
+    def release_arrays(self) -> None:
+        """Drop the split's arrays and the loaded dataset's, so that their memory can be freed.
+
+        The CLI's run does this before drawing report.html (which reads the run directory, not the
+        data): Fashion-MNIST's 220 MB of float32 images are then not resident under the report's plots.
+        Only the metadata (task, class names, image shape) stays usable.
+        """
+        self.X_train = self.X_dev = self.X_test = None
+        self.y_train = self.y_dev = self.y_test = None
+        self.dataset.X = self.dataset.y = self.dataset.X_test = self.dataset.y_test = None
 
     @property
     def output(self) -> str:
@@ -263,7 +275,8 @@ def _check_checkpoint_path(path: Path) -> None:
 
 def train_run(config: RunConfig, run_dir: str | os.PathLike | None = None, *, resume: bool = False,
               callbacks=(), progress: bool | None = None, data: PreparedData | None = None,
-              checkpoint: bool = True, report: bool = True, notify=None, lr_range: bool | None = None) -> RunResult:
+              checkpoint: bool = True, report: bool = True, notify=None, lr_range: bool | None = None,
+              release_data: bool = False) -> RunResult:
     """Train one configuration end to end and write its run directory.
 
     The run directory is locked (``RUN_DIR/.lock``, :class:`~tunenet.lock.DirectoryLock`) for the whole
@@ -283,6 +296,8 @@ def train_run(config: RunConfig, run_dir: str | os.PathLike | None = None, *, re
         checkpoint), so a babysitting resume that diverges leaves the run as it was.
     callbacks : extra training callbacks (the tuner's pruning reporter).
     data : already prepared data (the tuner reuses one split across trials).
+    release_data : the caller has no further use for ``data``: its arrays (and those of data this call
+        prepares itself) are released before ``report.html`` is drawn (:meth:`PreparedData.release_arrays`).
     checkpoint : write resumable checkpoints (the tuner's trials do not need them).
     report : diagnose the run and write ``report.html`` (a few seconds of plotting).
     notify : ``notify(message)`` for what the caller should tell the user (the CLI prints it).
@@ -305,6 +320,7 @@ def train_run(config: RunConfig, run_dir: str | os.PathLike | None = None, *, re
             check_resume_changes(read_run_config(run_dir), config, run_dir)
         if not (resume and config_file.is_file()):
             config.save(config_file)
+        owned = release_data or data is None  # nobody else reads it: released before the report
         try:
             data = data or prepare_data(config)
         except TunenetError:
@@ -312,11 +328,11 @@ def train_run(config: RunConfig, run_dir: str | os.PathLike | None = None, *, re
                 shutil.rmtree(run_dir, ignore_errors=True)
             raise
         return _train(config, run_dir, continuing, callbacks, progress, data, checkpoint, report,
-                      save_config=resume, lr_range=lr_range)
+                      save_config=resume, lr_range=lr_range, release_data=owned)
 
 
 def _train(config: RunConfig, run_dir: Path | None, continuing: bool, callbacks, progress, data, checkpoint,
-           report, save_config: bool = False, lr_range: bool | None = None) -> RunResult:
+           report, save_config: bool = False, lr_range: bool | None = None, release_data: bool = False) -> RunResult:
     data = data or prepare_data(config)
     model = build_model(config, data.X_train.shape[1], data.n_out, data.output)
     health = HealthMonitor()
@@ -348,6 +364,7 @@ def _train(config: RunConfig, run_dir: Path | None, continuing: bool, callbacks,
     finally:
         if run_dir is not None:
             _save_evidence(run_dir, trainer, health)
+    return_freed_memory()  # e.g. the kernels' compilation, before metrics, plots and the report
     metrics = final_metrics(model, data, trainer, config)
     if run_dir is not None:
         save_config_once()
@@ -362,6 +379,10 @@ def _train(config: RunConfig, run_dir: Path | None, continuing: bool, callbacks,
                 diagnose_run(run_dir)
         if report:
             with writing_status(progress, "writing report.html"):
+                if release_data:  # the report reads the run directory; the arrays are not needed any more
+                    data.release_arrays()
+                    del data
+                    return_freed_memory()
                 write_report(run_dir)
     return RunResult(config, run_dir, model, trainer.history, metrics)
 

@@ -108,3 +108,19 @@ def test_wrong_input_width_names_the_layer(rng):
 def test_leaky_relu_slope_is_validated():
     with pytest.raises(ConfigError, match="slope"):
         LeakyReLU(1.5)
+
+
+def test_inference_keeps_no_reference_to_its_input():
+    """predict() on a chunk of a large array must not keep the array alive through Dense's cached input."""
+    import gc
+    import weakref
+
+    from tunenet.nn import mlp
+
+    model = mlp(20, [8], 3)
+    X = np.random.default_rng(0).standard_normal((5000, 20)).astype(np.float32)
+    alive = weakref.ref(X)
+    model.predict(X)
+    del X
+    gc.collect()
+    assert alive() is None

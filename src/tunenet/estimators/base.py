@@ -21,7 +21,7 @@ from ..errors import CheckpointError, DivergenceError
 from ..nn import io as nn_io
 from ..nn.layers import Dense
 from ..nn.losses import Loss
-from ..nn.model import Sequential, mlp
+from ..nn.model import INFERENCE_ROWS, Sequential, mlp
 from ..optim import Clip, make_optimizer, make_schedule
 from ..train import History, Trainer
 from .parameters import ACTIVATIONS, OUT_ACTIVATION, PARAMETER_CONSTRAINTS
@@ -382,7 +382,7 @@ class _BaseMLP(BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32), accept_sparse=["csr", "csc"])
         return self._forward(X)
 
-    def _forward(self, X: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    def _forward(self, X: np.ndarray, chunk: int = INFERENCE_ROWS) -> np.ndarray:
         model = self.model_
         if X.dtype != model.dtype:  # a twin in X's precision, rebuilt each call so it never goes stale
             twin = Sequential.from_config(model.config(), dtype=X.dtype)

@@ -163,12 +163,16 @@ class Dense(Layer):
         return z
 
     def forward_product(self, x: np.ndarray, *, training: bool = True) -> np.ndarray:
-        """``X @ W`` without the bias (into the work array ``z`` in training mode); caches ``X``."""
+        """``X @ W`` without the bias (into the work array ``z`` in training mode).
+
+        Training mode caches ``X`` for the backward pass; inference keeps no reference to it (a chunk of a
+        caller's array would keep the whole array alive after ``predict`` returns).
+        """
         if x.ndim != 2 or x.shape[1] != self.n_in:
             raise DataError(
                 f"{self.name}: expected input of shape (n_samples, {self.n_in}), got {x.shape}"
             )
-        self._x = x
+        self._x = x if training else None
         W = self.W.value
         if sparse.issparse(x):  # first layer on scipy.sparse input: X @ W without densifying X
             return np.asarray(x @ W, dtype=np.result_type(x.dtype, W.dtype))

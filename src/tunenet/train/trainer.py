@@ -35,7 +35,7 @@ from ..data.batches import MiniBatches
 from ..errors import ConfigError, DataError, DivergenceError
 from ..metrics import r2_per_column
 from ..nn.losses import Loss
-from ..nn.model import Sequential
+from ..nn.model import INFERENCE_ROWS, Sequential
 from .callbacks import Callback
 from .history import History
 
@@ -61,14 +61,14 @@ def accuracy(logits: np.ndarray, y: np.ndarray, output: str) -> float:
 
 
 def evaluate(model: Sequential, X: np.ndarray, y: np.ndarray, loss: Loss | None = None,
-             batch_size: int = 4096) -> tuple[float, float]:
+             batch_size: int = INFERENCE_ROWS) -> tuple[float, float]:
     """Mean data loss and accuracy of ``model`` on ``(X, y)`` in inference mode."""
     scores = evaluate_scores(model, X, y, loss, batch_size)
     return scores["loss"], scores.get("accuracy", math.nan)
 
 
 def evaluate_scores(model: Sequential, X: np.ndarray, y: np.ndarray, loss: Loss | None = None,
-                    batch_size: int = 4096) -> dict[str, float]:
+                    batch_size: int = INFERENCE_ROWS) -> dict[str, float]:
     """``{"loss", "accuracy"}`` (classifiers) or ``{"loss", "r2"}`` (linear output) in inference mode.
 
     R^2 = 1 - SSE/SST per output column, averaged (:mod:`tunenet.metrics`), from
