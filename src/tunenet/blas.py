@@ -42,7 +42,7 @@ from .errors import ConfigError
 CHOICES = ("auto", "numpy")
 _choice = os.environ.get("TUNENET_BLAS", "auto").strip().lower() or "auto"
 #: products of fewer multiply-adds (``m*k*n``) stay with NumPy: under ~10 us both libraries spend it on the
-#: call, and a small job (digits) never pays MKL's loading (~0.3 s CPU, ~75 MB of resident library code)
+#: call, and a small job (digits) never pays MKL's loading (~0.3 s CPU, ~22 MB resident: docs/training.md)
 MIN_PRODUCT = 1 << 20
 _active = 0          # depth of single_thread() blocks in force
 _gemm = None         # the compiled MKL call, or False once loading failed / was refused
@@ -89,12 +89,17 @@ def _load():
     return _mkl.gemm
 
 
-def backend() -> str:
-    """``"mkl"`` when :func:`matmul` inside :func:`single_thread` calls MKL, else ``"numpy (<why>)"``."""
+def _loaded():
+    """The MKL call, loaded on first use (False when MKL is not used)."""
     global _gemm
     if _gemm is None:
         _gemm = _load()
-    return "mkl" if _gemm else f"numpy ({_reason})"
+    return _gemm
+
+
+def backend() -> str:
+    """``"mkl"`` when :func:`matmul` inside :func:`single_thread` calls MKL, else ``"numpy (<why>)"``."""
+    return "mkl" if _loaded() else f"numpy ({_reason})"
 
 
 @contextlib.contextmanager
@@ -133,15 +138,11 @@ def _operand(x: np.ndarray, dtype) -> tuple[np.ndarray, bool] | None:
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``out = a @ b`` (shapes ``(m, k) @ (k, n) -> (m, n)``), by MKL where the module docstring says, else NumPy."""
-    global _gemm
     if _active and out.dtype.kind == "f" and out.dtype.itemsize in (4, 8) and out.flags.c_contiguous \
-            and out.ndim == 2 and a.ndim == 2 and out.size * a.shape[1] >= MIN_PRODUCT:
-        if _gemm is None:
-            _gemm = _load()
-        if _gemm:
-            left, right = _operand(a, out.dtype), _operand(b, out.dtype)
-            if left is not None and right is not None and a.shape[1] == b.shape[0] > 0 \
-                    and out.shape == (a.shape[0], b.shape[1]):
-                _gemm(left[0], right[0], out, left[1], right[1])
-                return out
+            and out.ndim == 2 and a.ndim == 2 and out.size * a.shape[1] >= MIN_PRODUCT and _loaded():
+        left, right = _operand(a, out.dtype), _operand(b, out.dtype)
+        if left is not None and right is not None and a.shape[1] == b.shape[0] > 0 \
+                and out.shape == (a.shape[0], b.shape[1]):
+            _gemm(left[0], right[0], out, left[1], right[1])
+            return out
     return np.matmul(a, b, out=out)

@@ -381,7 +381,6 @@ def _train(config: RunConfig, run_dir: Path | None, continuing: bool, callbacks,
             with writing_status(progress, "writing report.html"):
                 if release_data:  # the report reads the run directory; the arrays are not needed any more
                     data.release_arrays()
-                    del data
                     return_freed_memory()
                 write_report(run_dir)
     return RunResult(config, run_dir, model, trainer.history, metrics)
