@@ -143,3 +143,34 @@ def test_estimators_thread_count_ignores_a_sequential_blas():
         if min(others) < 2:
             pytest.skip("NumPy's BLAS runs one thread here: nothing to tell apart")
         assert _blas_threads() == 2
+
+
+@pytest.mark.parametrize("mkl", [True, False])
+@pytest.mark.parametrize("trans_a", [False, True])
+def test_bind_computes_what_matmul_would_for_every_batch_in_the_buffer(mkl, trans_a):
+    """``bind(a, b, out)(a2)`` is bit-identical to ``matmul(a2, b, out)`` in the same mode, for new data in a2."""
+    rng = np.random.default_rng(2)
+    a, b = operands(rng, 128, 784, 256, np.float32, trans_a, False)
+    out, expected = np.empty((128, 256), np.float32), np.empty((128, 256), np.float32)
+    with blas.single_thread(mkl):
+        product = blas.bind(a, b, out)
+        for _ in range(2):  # the bound operand's buffer refilled, as MiniBatches does
+            base = a.T if trans_a else a
+            base[...] = rng.standard_normal(base.shape)
+            assert product(a) is out
+            blas.matmul(a, b, expected)
+            assert np.array_equal(out.view(np.int32), expected.view(np.int32))
+
+
+@needs_mkl
+def test_bind_chooses_the_library_when_it_binds():
+    """Bound inside single_thread: MKL, even when called outside; bound outside: NumPy's product."""
+    rng = np.random.default_rng(3)
+    a, b = operands(rng, 64, 2000, 300, np.float32, False, False)
+    out = np.empty((64, 300), np.float32)
+    with blas.single_thread():
+        with_mkl = blas.bind(a, b, out)
+        expected_mkl = blas.matmul(a, b, np.empty_like(out))
+    with_numpy = blas.bind(a, b, out)
+    assert np.array_equal(with_mkl(a), expected_mkl)
+    assert np.array_equal(with_numpy(a), np.matmul(a, b))

@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Callable
 
 import numpy as np
 
@@ -102,6 +103,11 @@ def backend() -> str:
     return "mkl" if _loaded() else f"numpy ({_reason})"
 
 
+def in_single_thread() -> bool:
+    """Whether a :func:`single_thread` block is in force (products bound by :func:`bind` depend on it)."""
+    return _active > 0
+
+
 @contextlib.contextmanager
 def single_thread(enabled: bool = True):
     """Within this block (when ``enabled``: the caller runs BLAS on one thread) :func:`matmul` may use MKL."""
@@ -136,13 +142,43 @@ def _operand(x: np.ndarray, dtype) -> tuple[np.ndarray, bool] | None:
     return None
 
 
-def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``out = a @ b`` (shapes ``(m, k) @ (k, n) -> (m, n)``), by MKL where the module docstring says, else NumPy."""
+def _mkl_operands(a: np.ndarray, b: np.ndarray, out: np.ndarray):
+    """``(gemm, (A, trans_a), (B, trans_b))`` when MKL computes ``out = a @ b`` here (see the module), else None."""
     if _active and out.dtype.kind == "f" and out.dtype.itemsize in (4, 8) and out.flags.c_contiguous \
             and out.ndim == 2 and a.ndim == 2 and out.size * a.shape[1] >= MIN_PRODUCT and _loaded():
         left, right = _operand(a, out.dtype), _operand(b, out.dtype)
         if left is not None and right is not None and a.shape[1] == b.shape[0] > 0 \
                 and out.shape == (a.shape[0], b.shape[1]):
-            _gemm(left[0], right[0], out, left[1], right[1])
-            return out
+            return _gemm, left, right
+    return None
+
+
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out = a @ b`` (shapes ``(m, k) @ (k, n) -> (m, n)``), by MKL where the module docstring says, else NumPy."""
+    mkl = _mkl_operands(a, b, out)
+    if mkl is not None:
+        gemm, (left, trans_a), (right, trans_b) = mkl
+        gemm(left, right, out, trans_a, trans_b)
+        return out
     return np.matmul(a, b, out=out)
+
+
+def bind(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """``f`` with ``f(a2)`` the same as ``matmul(a2, b, out)`` now, for an ``a2`` laid out as ``a``.
+
+    The library is chosen once, by :func:`matmul`'s rules for ``(a, b, out)``
+    in the current :func:`single_thread` state; ``a2`` must have ``a``'s
+    shape, dtype and layout (C-contiguous, or the transpose of a C-contiguous
+    array), such as the next mini-batch in the same buffer. A training step
+    that makes the same products every time pays the checks once, not per call.
+    """
+    mkl = _mkl_operands(a, b, out)
+    if mkl is None:
+        return lambda a2: np.matmul(a2, b, out=out)
+    gemm, (_, trans_a), (right, trans_b) = mkl
+
+    def product(a2: np.ndarray) -> np.ndarray:
+        gemm(a2.T if trans_a else a2, right, out, trans_a, trans_b)
+        return out
+
+    return product

@@ -78,6 +78,16 @@ class Kernel:
         return (self._dispatcher or self.compiled())(*args)
 
 
+def compiled(function):
+    """The compiled dispatcher of a :class:`Kernel` (compiling it now), or ``function`` itself if it is not one.
+
+    For callers that keep a kernel in a data structure: a name imported from a
+    kernel's module before its first call is the wrapper, which costs a Python
+    call more every time.
+    """
+    return function.compiled() if isinstance(function, Kernel) else function
+
+
 def kernel(**options):
     """Decorator: ``@kernel()`` makes a function a lazily compiled, disk-cached :class:`Kernel`."""
     def wrap(func) -> Kernel:

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import sparse
 
-from .. import jit
+from .. import blas, jit
 from ..errors import ConfigError, DataError
 from ..memory import check_bytes
 from .layers import BatchNorm, Dense, Dropout, Layer, ReLU, layer_from_config
@@ -42,6 +42,7 @@ from .losses import (
     regularized_segments,
 )
 from .parameter import Parameter, flatten_parameters
+from .step import DenseReluStep, chain
 
 OUTPUTS = ("softmax", "sigmoid", "linear")
 
@@ -122,11 +123,13 @@ class Sequential:
         # the fused softmax head: every pass but the last Dense's, which the loss kernel finishes
         self._fused_head = fuse and self.output == "softmax" and isinstance(last, Dense) and last.b is not None
         self._head_forward, self._head_backward = forward[:-1], backward[::-1][1:]
+        self._chain = chain(layers) if self._fused_head else None
+        self._steps: dict[tuple[int, bool], DenseReluStep] = {}  # bound to the arrays of this plan
 
     def __getstate__(self) -> dict:
         """The plan (bound methods) is rebuilt on unpickling or copying, not stored."""
         state = self.__dict__.copy()
-        for key in ("_train_forward", "_train_backward", "_head_forward", "_head_backward"):
+        for key in ("_train_forward", "_train_backward", "_head_forward", "_head_backward", "_chain", "_steps"):
             state.pop(key, None)
         return state
 
@@ -186,6 +189,25 @@ class Sequential:
         for backward in self._train_backward:
             grad = backward(grad)
 
+    def _bound_step(self, X, y, loss, sample_weight) -> DenseReluStep | None:
+        """The :class:`~tunenet.nn.step.DenseReluStep` for this batch's shape (made on first use), or None.
+
+        Only a :func:`~tunenet.nn.step.chain` model on the fused softmax head with integer labels, no
+        weights, and a C-contiguous ``X`` in the model's dtype; one step per batch size and BLAS mode.
+        """
+        if self._chain is None or not self._fused_head or type(loss) is not SoftmaxCrossEntropy \
+                or sample_weight is not None or type(X) is not np.ndarray or X.dtype != self.dtype \
+                or not X.flags.c_contiguous or X.ndim != 2 or X.shape[1] != self.n_in \
+                or getattr(y, "shape", None) != (X.shape[0],) or y.dtype.kind not in "iu":
+            return None
+        key = (X.shape[0], blas.in_single_thread())
+        step = self._steps.get(key)
+        if step is None or step.grads is not self.flat_grads:  # rebound buffers (an unpickled estimator)
+            if len(self._steps) >= 4:  # a full batch and the last partial one, in either BLAS mode
+                self._steps.clear()
+            step = self._steps[key] = DenseReluStep(self.layers, X, self.flat_grads)
+        return step
+
     def loss_and_grads(self, X: np.ndarray, y: np.ndarray, l2: float = 0.0, l1: float = 0.0,
                        loss: Loss | None = None, sample_weight: np.ndarray | None = None) -> tuple[float, np.ndarray]:
         """One training-mode forward and backward pass; gradients include the penalty.
@@ -214,7 +236,11 @@ class Sequential:
         m = X.shape[0]
         if self.dtype == np.float32 and m * self.n_parameters <= self.float64_step_limit:
             X = X.astype(np.float64)  # a small step: float64 passes over the float32 weights
-        if self._fused_head and type(loss) is SoftmaxCrossEntropy and getattr(y, "shape", None) == (m,) \
+        step = self._bound_step(X, y, loss, sample_weight)
+        if step is not None:
+            data_loss, self.last_correct = step.run(X, y, loss)
+            logits = step.logits
+        elif self._fused_head and type(loss) is SoftmaxCrossEntropy and getattr(y, "shape", None) == (m,) \
                 and y.dtype.kind in "iu" and sample_weight is None:
             out = X
             for forward in self._head_forward:
