@@ -131,7 +131,7 @@ def profiled_epoch(pkg, trainer, X, y) -> tuple[float, dict[str, float]]:
     # the bound step (nn/step.py, newer than 9f3d936) takes its products from blas.bind and its kernels from
     # jit.compiled when it is built, which happens inside this epoch (the replan below drops the bound steps)
     blas_module = importlib.import_module(f"{name}.blas") if importlib.util.find_spec(f"{name}.blas") else None
-    jit_module = importlib.import_module(f"{name}.jit")
+    jit_module = importlib.import_module(f"{name}.jit") if importlib.util.find_spec(f"{name}.jit") else None
     values = trainer.model.flat_values
 
     def timed(function, label):
@@ -156,7 +156,7 @@ def profiled_epoch(pkg, trainer, X, y) -> tuple[float, dict[str, float]]:
             return timed(original_bind(a, b, out), "Dense forward" if forward else "Dense backward")
         blas_module.bind = bind
         undo.append((blas_module, "bind", original_bind))
-    if "compiled" in jit_module.__dict__:
+    if jit_module is not None and "compiled" in jit_module.__dict__:
         original_compiled = jit_module.compiled
         kernel_labels = {"bias_relu_kernel": "ReLU forward", "relu_mask_db_kernel": "ReLU backward"}
 

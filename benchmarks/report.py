@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from pathlib import Path
 
 from common import load_results
@@ -140,8 +141,11 @@ def kernels_section(training: dict | None, baseline: dict | None = None) -> str:
             "within 2% of " + ", ".join(k for k, v in others.items() if v <= 1.02) if all(v > 0.98 for v in
                                                                                         others.values()) else "no"
         openblas = e.get("floor OpenBLAS")
+        paired = case.get("paired_over_floor", {}).get("tunenet", {}).get("cpu") or [over]
+        paired_median = statistics.median(paired)
+        spread = f"; paired {min(paired):.2f}-{max(paired):.2f}, median {paired_median:.2f}" if len(paired) > 1 else ""
         rows.append([case["model"], str(case["batch"]), secs(t), f"{over:.2f}"
-                     + (f" ({'met' if over <= target else 'missed'}: <= {target})" if target else ""),
+                     + (f" ({'met' if over <= target else 'missed'}: <= {target}{spread})" if target else ""),
                      f"{t / openblas['cpu']:.2f}" if openblas else "-",
                      *[f"{others[k]:.2f}" if k in others else "-" for k in CONTENDERS],
                      (f"{t / jax['cpu']:.2f}" if jax else "-")
@@ -150,7 +154,7 @@ def kernels_section(training: dict | None, baseline: dict | None = None) -> str:
                      fastest])
         notes += [f"{case['model']} batch {case['batch']}: {n}" for n in case.get("notes", []) if "torch" in n
                   or "JAX" in n]
-        if target and over > target:
+        if target and max(over, paired_median) > target:  # a miss, or met by the ratio of medians only
             why = miss_reason(case, (baseline or {}).get("cases", {}).get(f"{case['model']}, batch {case['batch']}"))
             if why:
                 notes.append(why)
@@ -171,7 +175,9 @@ def miss_reason(case: dict, profiled: dict | None) -> str:
         return ""
     others = sorted(((v, k) for k, v in ph.items() if not k.startswith("Dense")), reverse=True)
     parts = ", ".join(f"{k} {secs(v)} ({pct(v / floor)} of the floor)" for v, k in others if v >= 0.005)
-    return (f"Why {case['model']} at batch {case['batch']} misses its target ({t / floor:.2f}x the floor of "
+    verdict = "misses its target" if t / floor > case["target_over_floor"] else \
+        "meets its target only by the ratio of medians, not by the median of the paired repetitions"
+    return (f"Why {case['model']} at batch {case['batch']} {verdict} ({t / floor:.2f}x the floor of "
             f"{secs(floor)} against <= {case['target_over_floor']}): in the phase profile of the same run "
             f"({secs(total)} per epoch with the timers), the matrix products take {secs(products)}, "
             f"{products / floor:.2f}x the same products timed alone, and the rest adds {parts}.")
