@@ -24,8 +24,9 @@ threads everywhere, one interleaved rotation times:
 - the float32 matrix-multiply peak: the fastest of two 2048 x 2048 products;
 - for ``mlp(784, [256, 128], 10)`` at batch 128 (the headline case) also
   tunenet with the health monitor (issue 5; the same Trainer as the plain
-  ``tunenet`` runs, with the callback added) and a bare epoch of mini-batch
-  iteration (issue 3).
+  ``tunenet`` runs, with the callback added), the same Trainer without its bound
+  step (``tunenet layer by layer``: the layers' own passes, what ``nn/step.py`` saves)
+  and a bare epoch of mini-batch iteration (issue 3).
 
 With ``--threads 1`` (the default) the process is pinned to one core for the
 main table (:func:`pin_to_one_core`: JAX ignores its single-thread flags), so
@@ -117,6 +118,19 @@ def tunenet_epoch(trainer, X, y, callbacks=()):
         trainer.callbacks = list(callbacks)
         trainer.epochs += 1
         trainer.fit(X, y)
+
+    return run
+
+
+def layer_by_layer_epoch(trainer, X, y):
+    """One more epoch of ``trainer`` without its bound step (``nn/step.py``): the layers' own fused passes."""
+    def run():
+        model = trainer.model
+        chain, model._chain = model._chain, None
+        try:
+            tunenet_epoch(trainer, X, y)()
+        finally:
+            model._chain = chain
 
     return run
 
@@ -248,6 +262,8 @@ def run_case(name: str, spec: dict, batch: int, X, y, threads: int, repeats: int
                 candidates[f"tunenet + health (every={monitor.every})"] = tunenet_epoch(shared, Xs, ys, [monitor])
                 if full:
                     candidates["tunenet + health (every=1)"] = tunenet_epoch(shared, Xs, ys, [health_monitor(1)[0]])
+            if getattr(trainers["tunenet"].model, "_chain", None) is not None:  # the bound step's worth, same trainer
+                candidates["tunenet layer by layer"] = layer_by_layer_epoch(trainers["tunenet"], Xs, ys)
             candidates["mini-batch iteration only"] = iterate_epoch(X, y, batch)  # always all 60,000 rows
         runs: dict[str, list[tuple[float, float]]] = {k: [] for k in candidates}
         peak_runs: list[tuple[float, float]] = []

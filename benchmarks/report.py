@@ -154,6 +154,14 @@ def kernels_section(training: dict | None, baseline: dict | None = None) -> str:
                      fastest])
         notes += [f"{case['model']} batch {case['batch']}: {n}" for n in case.get("notes", []) if "torch" in n
                   or "JAX" in n]
+        layered = e.get("tunenet layer by layer")
+        if layered:
+            ratios = case.get("paired_over_tunenet", {}).get("tunenet layer by layer", {}).get("cpu") or []
+            steps = case["steps_per_epoch"]
+            notes.append(f"{case['model']} batch {case['batch']}: the bound step (`nn/step.py`) against the layers' "
+                         f"own passes in the same Trainer: {secs(t)} against {secs(layered['cpu'])} per epoch, "
+                         f"{(layered['cpu'] - t) / steps * 1e6:.0f} us a step"
+                         + (f" (paired: layer by layer / bound {min(ratios):.3f}-{max(ratios):.3f})" if ratios else ""))
         if target and max(over, paired_median) > target:  # a miss, or met by the ratio of medians only
             why = miss_reason(case, (baseline or {}).get("cases", {}).get(f"{case['model']}, batch {case['batch']}"))
             if why:

@@ -16,8 +16,9 @@ with the same arrays::
                              dZ_{l-1}, db_{l-1} = dA_{l-1} * [A_{l-1} > 0], sum_rows(...)
 
 so the gradients are bit-identical to the layer-by-layer passes (tested);
-only the Python between the products is gone (about 50 us a step, 5% of an
-epoch of 784-256-128-10 at batch 128). The work arrays are the layers' own
+only the Python between the products is gone: 50 us a step of
+784-256-128-10 at batch 128, 4% of its epoch (measured side by side, the
+same weights either way). The work arrays are the layers' own
 (``Layer._buffer``), so the two paths share memory and the layers' caches
 (``Dense._x``, ``ReLU._y``) hold what a hook reading them expects.
 
