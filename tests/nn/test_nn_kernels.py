@@ -14,7 +14,7 @@ import pytest
 from tunenet import jit, mlp
 from tunenet.errors import DataError
 from tunenet.nn import Dense, ReLU, Sequential
-from tunenet.nn.layers import bias_relu_kernel, relu_mask_db_kernel
+from tunenet.nn.layers import bias_relu_kernel, relu_mask_db_inplace_kernel, relu_mask_db_kernel
 from tunenet.nn.losses import (
     SoftmaxCrossEntropy,
     add_penalty_grad,
@@ -65,6 +65,26 @@ def test_relu_mask_db_kernel_is_bit_identical(dtype):
     np.testing.assert_array_equal(dz, want_dz)
     np.testing.assert_array_equal(np.signbit(dz), np.signbit(want_dz))
     np.testing.assert_array_equal(db, want_db)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_mask_db_inplace_kernel_is_bit_identical(dtype):
+    """The in-place variant (the bound step's) against ReLU.backward and the out-of-place kernel."""
+    rng = np.random.default_rng(11)
+    y = np.maximum(special(rng, (29, 13), dtype), 0)
+    dout = special(rng, (29, 13), dtype)
+    relu = ReLU()
+    relu._y = y
+    want_dz = relu.backward(dout)
+    dz, db = np.empty_like(dout), np.full(13, 99, dtype)
+    relu_mask_db_kernel(dout, y, dz, db, dtype(1), dtype(0))
+    d, db_inplace = dout.copy(), np.full(13, 99, dtype)
+    relu_mask_db_inplace_kernel(d, y, db_inplace, dtype(1), dtype(0))
+    np.testing.assert_array_equal(d, want_dz)
+    np.testing.assert_array_equal(np.signbit(d), np.signbit(want_dz))
+    assert np.array_equal(d.view(np.uint8), dz.view(np.uint8))
+    assert np.array_equal(db_inplace.view(np.uint8), db.view(np.uint8))
 
 
 def softmax_case(dtype, m=67, k=10, seed=2):

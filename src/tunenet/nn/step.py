@@ -13,7 +13,7 @@ with the same arrays::
     forward   for each hidden layer l:  Z_l = A_{l-1} @ W_l ;  A_l = max(Z_l + b_l, 0)   (A_0 = X)
               Z_L = A_{L-1} @ W_L ; J, dZ_L, db_L, correct = softmax_cross_entropy(Z_L + b_L, y)
     backward  for l = L..1:  dW_l = A_{l-1}.T @ dZ_l ;  dA_{l-1} = dZ_l @ W_l.T  (l > 1)
-                             dZ_{l-1}, db_{l-1} = dA_{l-1} * [A_{l-1} > 0], sum_rows(...)
+                             dZ_{l-1}, db_{l-1} = dA_{l-1} * [A_{l-1} > 0], sum_rows(...)   (in place)
 
 so the gradients are bit-identical to the layer-by-layer passes (tested);
 only the Python between the products is gone: 50 us a step of
@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import blas, jit
-from .layers import Dense, ReLU, bias_relu_kernel, relu_mask_db_kernel
+from .layers import Dense, ReLU, bias_relu_kernel, relu_mask_db_inplace_kernel
 from .losses import SoftmaxCrossEntropy
 
 
@@ -59,7 +59,7 @@ class DenseReluStep:
         self.grads = grads  # the flat gradient buffer the layers' W.grad / b.grad were views of when bound
         relus = layers[1:-1:2]
         f = dtype.type
-        self.bias_relu, self.relu_mask_db = jit.compiled(bias_relu_kernel), jit.compiled(relu_mask_db_kernel)
+        self.bias_relu, self.relu_mask_db = jit.compiled(bias_relu_kernel), jit.compiled(relu_mask_db_inplace_kernel)
         self.one, self.zero = f(1), f(0)
         acts = [x]  # A_0 = x stands for every batch of this shape
         self.forward = []
@@ -74,7 +74,7 @@ class DenseReluStep:
         self.dlogits = last._buffer("dlogits", (m, last.n_out), dtype)
         self.b_last, self.db_last = last.b.value, last.b.grad
         # per layer above the first, last first: (dW product, its left operand, dA product, its left operand,
-        # the arguments of the layer below's ReLU mask + db kernel)
+        # the arguments of the layer below's ReLU mask + db kernel, which turns dA into dZ in place)
         self.backward = []
         dz = self.dlogits
         for i in range(len(dense) - 1, -1, -1):
@@ -87,9 +87,8 @@ class DenseReluStep:
             dx = layer._buffer("dx", (m, layer.n_in), dtype)
             grad_x = blas.bind(dz, layer.W.value.T, dx)                     # dA_{l-1} = dZ_l @ W_l.T
             below = dense[i - 1]
-            dz_below = below._buffer("dz", (m, below.n_out), dtype)
-            self.backward.append((grad_w, left.T, grad_x, dz, (dx, left, dz_below, below.b.grad)))
-            dz = dz_below
+            self.backward.append((grad_w, left.T, grad_x, dz, (dx, left, below.b.grad)))
+            dz = dx                                                         # dZ_{l-1}, in dA_{l-1}'s array
 
     def run(self, x: np.ndarray, y: np.ndarray, loss: SoftmaxCrossEntropy) -> tuple[float, int]:
         """Forward, loss and backward on ``(x, y)``; fills the gradients, returns ``(J, correct)``."""
@@ -103,9 +102,9 @@ class DenseReluStep:
         self.last._x = h
         value, correct = loss.fused_data_loss(self.logits, self.b_last, y, self.dlogits, self.db_last)
         one, relu_mask_db = self.one, self.relu_mask_db
-        for grad_w, left_t, grad_x, dz, (dx, y_below, dz_below, db_below) in self.backward:
+        for grad_w, left_t, grad_x, dz, (dx, y_below, db_below) in self.backward:
             grad_w(left_t)
             grad_x(dz)
-            relu_mask_db(dx, y_below, dz_below, db_below, one, zero)
+            relu_mask_db(dx, y_below, db_below, one, zero)
         self.grad_w_first(x.T)
         return value, correct
