@@ -158,7 +158,8 @@ def profiled_epoch(pkg, trainer, X, y) -> tuple[float, dict[str, float]]:
         undo.append((blas_module, "bind", original_bind))
     if jit_module is not None and "compiled" in jit_module.__dict__:
         original_compiled = jit_module.compiled
-        kernel_labels = {"bias_relu_kernel": "ReLU forward", "relu_mask_db_kernel": "ReLU backward"}
+        kernel_labels = {"bias_relu_kernel": "ReLU forward", "relu_mask_db_kernel": "ReLU backward",
+                         "relu_mask_db_inplace_kernel": "ReLU backward"}
 
         def compiled(function):
             name = getattr(function, "__name__", "")
