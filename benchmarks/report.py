@@ -725,6 +725,10 @@ def write_report(path: Path = DOC) -> Path:
         parts.append(f"This page: `{run['command']}`, started {run['started']}, took "
                      f"{run.get('seconds', float('nan')) / 60:.1f} min"
                      + (" (**quick mode**: short partial epochs, few repetitions)" if quick else "") + ".")
+        for rerun in run.get("reruns", []):
+            parts.append(f"Rerun since, and shown here from that rerun: {', '.join(rerun['only'])} "
+                         f"(`--only`, started {rerun['started']}, took {rerun.get('seconds', float('nan')) / 60:.1f} "
+                         "min).")
         failed = [k for k, v in run.get("steps", {}).items() if v["status"]]
         if failed:
             parts.append(f"**Failed benchmarks:** {', '.join(failed)} (their sections are missing or stale).")

@@ -56,9 +56,16 @@ def main() -> None:
            "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "quick": args.quick,
            "machine_start": machine(), "steps": {}}
     previous = load_results("run_all") or {}
-    if args.only:  # keep the record of benchmarks not rerun
+    if args.only:  # keep the record of benchmarks not rerun, and of the run they came from
         log["steps"] = {k: v for k, v in previous.get("steps", {}).items() if k not in args.only}
         log["command"] = previous.get("command", log["command"])
+        rerun = {"only": list(args.only), "started": log["started"]}
+        for key in ("started", "seconds", "machine_start", "machine_end"):
+            if key in previous:
+                log[key] = previous[key]
+            elif key.startswith("machine"):  # not this rerun's machine reading under the full run's name
+                log.pop(key, None)
+        log["reruns"] = [*previous.get("reruns", []), rerun]
     for name, (script, full_args, quick_args) in BENCHMARKS.items():
         if args.only and name not in args.only:
             continue
@@ -70,10 +77,13 @@ def main() -> None:
                               "args": cmd[2:]}
         if proc.returncode:
             print(f"!!! {name} failed with status {proc.returncode}", flush=True)
-    log["seconds"] = round(time.perf_counter() - started, 1)
-    log["machine_end"] = machine()
+    if args.only:
+        log["reruns"][-1]["seconds"] = round(time.perf_counter() - started, 1)
+    else:
+        log["seconds"] = round(time.perf_counter() - started, 1)
+        log["machine_end"] = machine()
     save_results("run_all", log)
-    print(f"\nsuite finished in {log['seconds'] / 60:.1f} min", flush=True)
+    print(f"\nsuite finished in {(time.perf_counter() - started) / 60:.1f} min", flush=True)
     if not args.no_doc:
         from report import write_report
 
