@@ -96,23 +96,26 @@ def profiled_epoch(pkg, trainer, X, y) -> tuple[float, dict[str, float]]:
     undo = []
     inner = []  # time spent in wrapped calls nested in the running one: each phase counts its own time only
 
-    def wrap(owner, attr, label):
-        original = owner.__dict__.get(attr)
-        if original is None:  # a method the other tree does not have (the fused paths are newer than 9f3d936)
-            return
-
-        def wrapper(*args, **kw):
+    def timed(function, label):
+        """``function`` timed into ``phases[label]`` (``label(first arg)`` if callable), less nested timed calls."""
+        def run(*args, **kw):
             inner.append(0.0)
             start = clock()
             try:
-                return original(*args, **kw)
+                return function(*args, **kw)
             finally:
                 elapsed = clock() - start
                 nested = inner.pop()
                 phases[label(args[0]) if callable(label) else label] += elapsed - nested
                 if inner:
                     inner[-1] += elapsed
-        setattr(owner, attr, wrapper)
+        return run
+
+    def wrap(owner, attr, label):
+        original = owner.__dict__.get(attr)
+        if original is None:  # a method the other tree does not have (the fused paths are newer than 9f3d936)
+            return
+        setattr(owner, attr, timed(original, label))
         undo.append((owner, attr, original))
 
     for cls in (layers.Dense, layers.ReLU, layers.BatchNorm, layers.Dropout):
@@ -133,20 +136,6 @@ def profiled_epoch(pkg, trainer, X, y) -> tuple[float, dict[str, float]]:
     blas_module = importlib.import_module(f"{name}.blas") if importlib.util.find_spec(f"{name}.blas") else None
     jit_module = importlib.import_module(f"{name}.jit") if importlib.util.find_spec(f"{name}.jit") else None
     values = trainer.model.flat_values
-
-    def timed(function, label):
-        def run(*args):
-            inner.append(0.0)
-            start = clock()
-            try:
-                return function(*args)
-            finally:
-                elapsed = clock() - start
-                inner.pop()
-                phases[label] += elapsed
-                if inner:
-                    inner[-1] += elapsed
-        return run
 
     if blas_module is not None and "bind" in blas_module.__dict__:
         original_bind = blas_module.bind

@@ -50,15 +50,20 @@ def test_bias_relu_kernel_is_bit_identical(dtype):
     np.testing.assert_array_equal(np.signbit(got), np.signbit(want))  # -0.0 where NumPy keeps it
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_relu_mask_db_kernel_is_bit_identical(dtype):
-    rng = np.random.default_rng(1)
+def relu_backward_case(dtype, seed):
+    """ReLU outputs ``y``, an upstream gradient ``dout`` (both with special values) and ReLU.backward's ``dz``."""
+    rng = np.random.default_rng(seed)
     y = np.maximum(special(rng, (29, 13), dtype), 0)
     dout = special(rng, (29, 13), dtype)
     relu = ReLU()
     relu._y = y
-    want_dz = relu.backward(dout)
+    return y, dout, relu.backward(dout)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_mask_db_kernel_is_bit_identical(dtype):
+    y, dout, want_dz = relu_backward_case(dtype, 1)
     want_db = np.add.reduce(want_dz, axis=0)                  # Dense.backward's db
     dz, db = np.empty_like(dout), np.full(13, 99, dtype)
     relu_mask_db_kernel(dout, y, dz, db, dtype(1), dtype(0))
@@ -71,12 +76,7 @@ def test_relu_mask_db_kernel_is_bit_identical(dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_relu_mask_db_inplace_kernel_is_bit_identical(dtype):
     """The in-place variant (the bound step's) against ReLU.backward and the out-of-place kernel."""
-    rng = np.random.default_rng(11)
-    y = np.maximum(special(rng, (29, 13), dtype), 0)
-    dout = special(rng, (29, 13), dtype)
-    relu = ReLU()
-    relu._y = y
-    want_dz = relu.backward(dout)
+    y, dout, want_dz = relu_backward_case(dtype, 11)
     dz, db = np.empty_like(dout), np.full(13, 99, dtype)
     relu_mask_db_kernel(dout, y, dz, db, dtype(1), dtype(0))
     d, db_inplace = dout.copy(), np.full(13, 99, dtype)

@@ -17,6 +17,12 @@ def bits(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a).view(np.uint8)
 
 
+def batch(seed: int, m: int, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``X (m, n)`` standard normal float32 and labels ``y (m,)`` in ``0..k-1``."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((m, n)).astype(np.float32), rng.integers(0, k, m)
+
+
 def test_chain_takes_only_dense_relu_pairs_and_a_dense_head():
     rng = np.random.default_rng(0)
     d = [Dense(4, 4, rng=rng) for _ in range(3)]
@@ -34,9 +40,7 @@ def test_chain_takes_only_dense_relu_pairs_and_a_dense_head():
 @pytest.mark.parametrize("hidden", [(), (64,), (300, 64, 32)])
 def test_bound_step_is_bit_identical_to_the_layer_passes(mkl, hidden):
     """Loss, logits, accuracy and every gradient, for full and partial batches, with MKL and with NumPy."""
-    rng = np.random.default_rng(1)
-    X = rng.standard_normal((300, 784)).astype(np.float32)
-    y = rng.integers(0, 10, 300)
+    X, y = batch(1, 300, 784, 10)
     bound, layered = mlp(784, list(hidden), 10, seed=3), mlp(784, list(hidden), 10, seed=3)
     layered._chain = None  # the layer-by-layer fused passes
     assert bound._chain is not None
@@ -53,9 +57,7 @@ def test_bound_step_is_bit_identical_to_the_layer_passes(mkl, hidden):
 
 
 def test_other_models_and_inputs_take_the_layer_passes():
-    rng = np.random.default_rng(2)
-    X = rng.standard_normal((32, 20)).astype(np.float32)
-    y = rng.integers(0, 3, 32)
+    X, y = batch(2, 32, 20, 3)
     for model in (mlp(20, [16], 3, activation="tanh", seed=0), mlp(20, [16], 3, keep_prob=0.8, seed=0),
                   mlp(20, [16], 1, seed=0, output="sigmoid")):
         model.loss_and_grads(X, y if model.output == "softmax" else (y > 0).astype(np.float32))
@@ -72,9 +74,7 @@ def test_other_models_and_inputs_take_the_layer_passes():
 
 def test_training_with_the_bound_step_gives_the_same_weights():
     """Five epochs of Adam with hooks' caches read in between: identical weights either way."""
-    rng = np.random.default_rng(4)
-    X = rng.standard_normal((500, 30)).astype(np.float32)
-    y = rng.integers(0, 4, 500)
+    X, y = batch(4, 500, 30, 4)
     results = []
     for use_step in (True, False):
         model = mlp(30, [40, 20], 4, seed=5)
@@ -87,9 +87,7 @@ def test_training_with_the_bound_step_gives_the_same_weights():
 
 def test_a_training_step_after_inference_restores_the_layers_caches():
     """An inference pass clears Dense._x and replaces ReLU._y; the health monitor reads them after a step."""
-    rng = np.random.default_rng(7)
-    X = rng.standard_normal((64, 12)).astype(np.float32)
-    y = rng.integers(0, 3, 64)
+    X, y = batch(7, 64, 12, 3)
     model = mlp(12, [8], 3, seed=0)
     model.loss_and_grads(X, y)
     model.predict(X[:5])
@@ -102,13 +100,10 @@ def test_a_training_step_after_inference_restores_the_layers_caches():
 
 def test_rebound_buffers_rebind_the_step():
     """After a pickle round trip (and an estimator's re-linking of its buffers) the step writes the live gradients."""
-    rng = np.random.default_rng(8)
-    X = rng.standard_normal((32, 10)).astype(np.float32)
-    y = rng.integers(0, 3, 32)
+    X, y = batch(8, 32, 10, 3)
     model = mlp(10, [6], 3, seed=0)
     model.loss_and_grads(X, y)
     copy = pickle.loads(pickle.dumps(model))
-    copy.flat_grads[...] = 0
     copy.flat.grads = copy.flat_grads = np.zeros_like(copy.flat_grads)
     for p in copy.flat.params:  # what MLPClassifier.__setstate__ does
         start = copy.flat.offsets[p.name]

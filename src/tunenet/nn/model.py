@@ -189,16 +189,19 @@ class Sequential:
         for backward in self._train_backward:
             grad = backward(grad)
 
-    def _bound_step(self, X, y, loss, sample_weight) -> DenseReluStep | None:
+    def _fused_loss(self, X, y, loss, sample_weight) -> bool:
+        """Whether the softmax loss kernel finishes this step: the fused head, integer labels, no weights."""
+        return self._fused_head and type(loss) is SoftmaxCrossEntropy and sample_weight is None \
+            and getattr(y, "shape", None) == (X.shape[0],) and y.dtype.kind in "iu"
+
+    def _bound_step(self, X) -> DenseReluStep | None:
         """The :class:`~tunenet.nn.step.DenseReluStep` for this batch's shape (made on first use), or None.
 
-        Only a :func:`~tunenet.nn.step.chain` model on the fused softmax head with integer labels, no
-        weights, and a C-contiguous ``X`` in the model's dtype; one step per batch size and BLAS mode.
+        Only for a :func:`~tunenet.nn.step.chain` model (the caller has checked :meth:`_fused_loss`) and a
+        C-contiguous ``X`` in the model's dtype; one step per batch size and BLAS mode.
         """
-        if self._chain is None or not self._fused_head or type(loss) is not SoftmaxCrossEntropy \
-                or sample_weight is not None or type(X) is not np.ndarray or X.dtype != self.dtype \
-                or not X.flags.c_contiguous or X.ndim != 2 or X.shape[1] != self.n_in \
-                or getattr(y, "shape", None) != (X.shape[0],) or y.dtype.kind not in "iu":
+        if self._chain is None or type(X) is not np.ndarray or X.dtype != self.dtype \
+                or not X.flags.c_contiguous or X.ndim != 2 or X.shape[1] != self.n_in:
             return None
         key = (X.shape[0], blas.in_single_thread())
         step = self._steps.get(key)
@@ -236,12 +239,12 @@ class Sequential:
         m = X.shape[0]
         if self.dtype == np.float32 and m * self.n_parameters <= self.float64_step_limit:
             X = X.astype(np.float64)  # a small step: float64 passes over the float32 weights
-        step = self._bound_step(X, y, loss, sample_weight)
+        fused_loss = self._fused_loss(X, y, loss, sample_weight)
+        step = self._bound_step(X) if fused_loss else None
         if step is not None:
             data_loss, self.last_correct = step.run(X, y, loss)
             logits = step.logits
-        elif self._fused_head and type(loss) is SoftmaxCrossEntropy and getattr(y, "shape", None) == (m,) \
-                and y.dtype.kind in "iu" and sample_weight is None:
+        elif fused_loss:
             out = X
             for forward in self._head_forward:
                 out = forward(out)

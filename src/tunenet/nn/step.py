@@ -39,14 +39,14 @@ from .losses import SoftmaxCrossEntropy
 def chain(layers) -> list[Dense] | None:
     """The Dense layers of ``Dense(bias)+ReLU, ..., Dense(bias)``, or None for any other stack."""
     *hidden, last = layers
-    if not isinstance(last, Dense) or last.b is None or len(hidden) % 2:
+    if type(last) is not Dense or last.b is None or len(hidden) % 2:
         return None
     dense = []
     for layer, relu in zip(hidden[::2], hidden[1::2]):
         if type(layer) is not Dense or layer.b is None or type(relu) is not ReLU:
             return None
         dense.append(layer)
-    return [*dense, last] if type(last) is Dense else None
+    return [*dense, last]
 
 
 class DenseReluStep:
