@@ -111,3 +111,42 @@ def test_rebound_buffers_rebind_the_step():
     copy.loss_and_grads(X, y)
     assert np.array_equal(copy.flat_grads, model.flat_grads)
     assert isinstance(copy, Sequential)
+
+
+def exact_sum_squares(a: np.ndarray) -> float:
+    return float(np.sum(np.asarray(a, np.float64) ** 2))
+
+
+@pytest.mark.parametrize("hidden", [(), (64,), (300, 64, 32)])
+def test_grad_bound_is_above_the_gradients_sum_of_squares(hidden):
+    """B >= sum(g**2) on every batch, finite for finite inputs; NaN or inf as soon as X is not finite."""
+    X, y = batch(9, 64, 784, 10)
+    X[:, :10] *= 30  # some large inputs
+    model = mlp(784, list(hidden), 10, seed=2)
+    for rows in (slice(0, 16), slice(16, 32), slice(32, 40)):
+        xb, yb = np.ascontiguousarray(X[rows]), y[rows]
+        model.loss_and_grads(xb, yb)
+        bound = model.grad_bound(exact_sum_squares(xb))
+        g2 = exact_sum_squares(model.flat_grads)
+        assert g2 <= bound < np.inf
+        assert model.grad_bound(exact_sum_squares(xb) * 2) > bound  # B grows with S(X)
+    xb = np.ascontiguousarray(X[:16])
+    xb[3, 5] = np.nan
+    model.loss_and_grads(xb, y[:16])
+    assert np.isnan(model.grad_bound(np.nan))
+
+
+def test_no_bound_where_it_would_cost_more_than_the_norm_or_does_not_hold():
+    """Wide activations against few parameters, a penalty, or the layer passes: grad_bound is inf."""
+    X, y = batch(10, 64, 784, 10)
+    model = mlp(784, [64], 10, seed=2)
+    model.loss_and_grads(X[:16], y[:16])
+    assert model._steps[(16, False)].bounds and model.grad_bound(1.0) < np.inf
+    model.loss_and_grads(X[:16], y[:16], l2=0.1)  # the penalty's gradient is not in B
+    assert model.grad_bound(1.0) == np.inf
+    wide = mlp(20, [256, 128], 10, seed=2)  # 64 * (2 * (256 + 128) + 10) summed values against 39k parameters
+    wide.loss_and_grads(np.ascontiguousarray(X[:, :20]), y)
+    assert not wide._steps[(64, False)].bounds and wide.grad_bound(1.0) == np.inf
+    wide._chain = None
+    wide.loss_and_grads(np.ascontiguousarray(X[:, :20]), y)
+    assert wide.grad_bound(1.0) == np.inf

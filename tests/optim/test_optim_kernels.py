@@ -99,3 +99,42 @@ def test_kernel_flushes_subnormal_first_moments_as_the_numpy_update_does(name, d
     finite = np.isfinite(v)
     assert np.all((v[finite] == 0) | (np.abs(v[finite]) >= tiny))
     assert np.count_nonzero(v[finite] == 0) > 0 and np.count_nonzero(np.abs(v[finite]) >= tiny) > 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_adam_kernel_returns_the_gradients_sum_of_squares(name, dtype):
+    """Its 16 partial sums in the buffers' dtype: within a relative n*eps of the float64 sum, every tail length."""
+    for n in (1, 15, 16, 37 * 5 + 5, 1000):
+        opt = make(name, dtype)
+        if opt.flat.grads.size != n:
+            opt = type(opt)([Parameter.create("w", np.ones(n, dtype))], **CASES[name][1])
+        grad = np.random.default_rng(n).standard_normal(n).astype(dtype)
+        opt.flat.grads[...] = grad
+        opt.t += 1
+        total = float(opt._update_kernel(opt.flat.values, opt.flat.grads, opt.dtype.type))
+        exact = float(np.sum(grad.astype(np.float64) ** 2))
+        assert abs(total - exact) <= n * np.finfo(dtype).eps * exact
+
+
+@pytest.mark.parametrize("kernels", [True, False])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_step_sum_squares_is_step_and_returns_the_norm_it_applied(name, kernels):
+    """The same weights and slots as step(); the returned sum is that of the gradient before the update."""
+    from tunenet import jit
+
+    old = jit.set_enabled(kernels)
+    try:
+        a, b = make(name, np.float32), make(name, np.float32)
+        grad = np.random.default_rng(5).standard_normal(a.flat.grads.size).astype(np.float32)
+        for opt in (a, b):
+            opt.flat.grads[...] = grad
+        a.step()
+        total = b.step_sum_squares()
+    finally:
+        jit.set_enabled(old)
+    assert isinstance(total, float) and a.t == b.t == 1
+    np.testing.assert_array_equal(a.flat.values, b.flat.values)
+    for slot in a.slots:
+        np.testing.assert_array_equal(a.slots[slot], b.slots[slot])
+    assert total == pytest.approx(float(np.sum(grad.astype(np.float64) ** 2)), rel=1e-5)
