@@ -25,8 +25,7 @@ def test_kernel_python_source_agrees_under_numba_disable_jit():
         "assert numba.config.DISABLE_JIT\n"
         "assert adam_kernel.compiled() is adam_kernel.py_func, 'numba compiled the kernel'\n"
         f"sys.exit(pytest.main([{str(TESTS / 'optim' / 'test_optim_kernels.py')!r}, "
-        f"{str(TESTS / 'nn' / 'test_nn_kernels.py')!r}, {str(TESTS / 'data' / 'test_data_kernels.py')!r}, "
-        "'-o', 'addopts=', '-q', '-p', 'no:cacheprovider', '-x']))\n"
+        f"{str(TESTS / 'nn' / 'test_nn_kernels.py')!r}, '-o', 'addopts=', '-q', '-p', 'no:cacheprovider', '-x']))\n"
     )
     proc = run_python(code, NUMBA_DISABLE_JIT="1")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -226,23 +226,3 @@ def test_a_copied_model_keeps_its_own_plan():
     clone.loss_and_grads(X, y)
     assert clone.layers[1]._y is clone.layers[0]._buffers[("z", (3, 6), np.dtype(np.float32))]
     assert getattr(model.layers[1], "_y", None) is None  # the original's layers were not touched
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_sum_squares_kernel_matches_the_dot_product(dtype):
-    """Reassociated, so within a relative size*eps of BLAS's dot (and of the float64 sum); inf and NaN propagate."""
-    from tunenet.nn.step import sum_squares, sum_squares_kernel
-
-    rng = np.random.default_rng(4)
-    for n in (1, 7, 64, 1001, 100_000):
-        a = rng.standard_normal(n).astype(dtype)
-        a[rng.random(n) < 0.3] = 0
-        exact = float(np.sum(a.astype(np.float64) ** 2))
-        tolerance = n * np.finfo(dtype).eps * exact
-        assert abs(float(sum_squares_kernel(a)) - exact) <= tolerance
-        assert abs(sum_squares(a) - exact) <= tolerance
-    a = np.ones(40, dtype)
-    a[17] = np.nan
-    assert np.isnan(sum_squares_kernel(a))
-    a[17] = -np.inf
-    assert sum_squares_kernel(a) == np.inf

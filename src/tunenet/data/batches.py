@@ -8,54 +8,16 @@ once, with ``ndarray.take(..., out=...)`` into a buffer reused across steps.
 The indices come from a permutation, so they are always in range:
 ``mode="clip"`` skips the bounds check, with which NumPy would gather into a
 temporary buffer and copy it over (about 30% slower).
-
-With the kernels on (:func:`tunenet.jit.enabled`), a dense 2-D ``X`` is
-gathered by :func:`gather_rows_kernel` instead, which copies the same rows
-and adds up their squares as it goes (``sum_squares``: the trainer's proof
-that the gradients are finite, see :mod:`tunenet.nn.step`), at the cost of
-the copy alone.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 
 import numpy as np
 from scipy import sparse
 
-from .. import jit
 from ..errors import ConfigError, DataError
-
-
-def gather_rows(X: np.ndarray, idx: np.ndarray, out: np.ndarray) -> float:
-    """The NumPy formula: ``out[r] = X[idx[r]]``; returns ``sum(out**2)`` (float64)."""
-    X.take(idx, 0, out, "clip")
-    flat = out.reshape(-1).astype(np.float64)
-    return float(np.dot(flat, flat))
-
-
-@jit.kernel(fastmath={"reassoc"})
-def gather_rows_kernel(X, idx, out):
-    """:func:`gather_rows` in one pass: the copy, and the squares added up while each row is in cache.
-
-    The copy is exact. The sum may be reassociated (``fastmath={"reassoc"}``,
-    which vectorises it): each row's squares are added up in the dtype of
-    ``X``, the rows' sums in float64, so it agrees with the float64 formula to
-    a relative ``n_features * eps`` or so, which is all an upper bound with a
-    margin of 1e6 (the trainer's) needs.
-    """
-    total = 0.0
-    for r in range(idx.size):
-        src = X[idx[r]]
-        dst = out[r]
-        acc = src[0] - src[0]  # 0 in X's dtype
-        for j in range(src.size):
-            value = src[j]
-            dst[j] = value
-            acc += value * value
-        total += acc
-    return total
 
 
 class MiniBatches:
@@ -96,10 +58,6 @@ class MiniBatches:
         else:
             self._xbuf = np.empty((self.batch_size,) + X.shape[1:], X.dtype)
         self._ybuf = np.empty((self.batch_size,) + y.shape[1:], y.dtype)
-        #: sum of the squares of the last batch's X (inf: not computed)
-        self.sum_squares = math.inf
-        self._gather = jit.compiled(gather_rows_kernel) if jit.enabled() and not self._sparse and X.ndim == 2 \
-            and X.shape[1] and X.dtype in (np.float32, np.float64) else None
         self.sample_weight = None if sample_weight is None else np.asarray(sample_weight)
         self.weights: np.ndarray | None = None
         if self.sample_weight is not None and self.sample_weight.shape != (self.m,):
@@ -116,7 +74,6 @@ class MiniBatches:
         order = self.epoch_order()
         if self.batch_size == self.m and self.rng is None:
             self.weights = self.sample_weight
-            self.sum_squares = math.inf
             yield self.X, self.y
             return
         X, y = self.X, self.y
@@ -126,9 +83,6 @@ class MiniBatches:
             yb = self._ybuf[:n]
             if self._sparse:
                 xb = self.X[idx]
-            elif self._gather is not None:
-                xb = self._xbuf[:n]
-                self.sum_squares = self._gather(X, idx, xb)
             else:
                 xb = self._xbuf[:n]
                 X.take(idx, 0, xb, "clip")  # the method: np.take's Python wrapper costs ~2 us a call

@@ -20,7 +20,6 @@ for the softmax); float64 models (gradient checking) take the NumPy passes.
 from __future__ import annotations
 
 import copy
-import math
 import functools
 from collections import Counter
 from collections.abc import Sequence
@@ -126,13 +125,11 @@ class Sequential:
         self._head_forward, self._head_backward = forward[:-1], backward[::-1][1:]
         self._chain = chain(layers) if self._fused_head else None
         self._steps: dict[tuple[int, bool], DenseReluStep] = {}  # bound to the arrays of this plan
-        self._last_bound: DenseReluStep | None = None  # the step that made the gradients, when it bounds them
 
     def __getstate__(self) -> dict:
         """The plan (bound methods) is rebuilt on unpickling or copying, not stored."""
         state = self.__dict__.copy()
-        for key in ("_train_forward", "_train_backward", "_head_forward", "_head_backward", "_chain", "_steps",
-                    "_last_bound"):
+        for key in ("_train_forward", "_train_backward", "_head_forward", "_head_backward", "_chain", "_steps"):
             state.pop(key, None)
         return state
 
@@ -222,8 +219,7 @@ class Sequential:
         logits ``(m, n_out)`` it was computed from (a work array, valid until
         the next training step). Also sets ``last_data_loss`` (``J`` without
         the penalty) and ``last_correct``: the number of correctly classified
-        rows when the fused softmax kernel computed it, else None (and
-        :meth:`grad_bound` answers for this pass). With
+        rows when the fused softmax kernel computed it, else None. With
         ``sample_weight`` ``w`` the data loss is the weighted mean and the
         penalty's ``m`` is ``sum(w)`` (see :mod:`tunenet.nn.losses`).
 
@@ -273,22 +269,12 @@ class Sequential:
             self.last_correct = None
             self.backward(dlogits)
         self.last_data_loss = data_loss  # J without the penalty, for the trainer's train_loss
-        self._last_bound = step if step is not None and not l2 and not l1 else None
         params = self.flat.params
         if l2 and not l1 and self._fused_penalty:  # the L2 gradient over the flat buffer in one kernel call
             l2_grad_kernel(self.flat_values, self.flat_grads, self._l2_segments, self.dtype.type(l2 / m))
         else:
             add_penalty_grad(params, l2, l1, m)
         return data_loss + penalty(params, l2, l1, m), logits
-
-    def grad_bound(self, s_x: float) -> float:
-        """An upper bound on ``sum(g**2)`` of the last :meth:`loss_and_grads`, given ``s_x >= sum(X**2)``.
-
-        The bound step's (:mod:`tunenet.nn.step`) when it ran without a
-        penalty, else inf: no bound is known. NaN or inf when some activation
-        or gradient was not finite.
-        """
-        return math.inf if self._last_bound is None else self._last_bound.grad_bound(s_x)
 
     def check_input(self, X, name: str = "X") -> np.ndarray:
         """``X`` as a 2-D finite array of the model's width and dtype, or a DataError (scipy.sparse: CSR)."""

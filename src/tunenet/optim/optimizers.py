@@ -160,19 +160,6 @@ class Optimizer:
         self.t += 1
         self._update(self.flat.values, self.flat.grads, self.dtype.type)
 
-    def step_sum_squares(self) -> float:
-        """:meth:`step`, returning ``sum(g**2)`` of the gradient it applied (as a Python float).
-
-        The caller gives up looking at the gradient's norm before the update;
-        in exchange an optimiser whose kernel adds the squares up as it goes
-        (:class:`Adam`'s) saves a pass over the gradient buffer. Any other takes
-        ``np.dot(g, g)`` first.
-        """
-        g = self.flat.grads
-        g2 = float(np.dot(g, g))
-        self.step()
-        return g2
-
     def _update(self, w: np.ndarray, g: np.ndarray, f) -> None:
         if jit.enabled():
             self._update_kernel(w, g, f)
@@ -368,7 +355,7 @@ class RMSprop(Optimizer):
 
 @jit.kernel()
 def adam_kernel(w, g, v, s, beta1, one_minus_beta1, beta2, one_minus_beta2, eps_c2, step, mask, decay, tiny):
-    """Adam's (and AdamW's) update in one pass, in the NumPy update's operation order; returns ``sum(g**2)``.
+    """Adam's (and AdamW's) update in one pass, in the NumPy update's operation order.
 
     ``w -= (w*mask)*decay`` (AdamW only: ``decay = lr*weight_decay != 0``), then
     ``v = v*beta1 + g*(1-beta1)``, flushed to +0 where ``|v| < tiny`` (the
@@ -377,45 +364,19 @@ def adam_kernel(w, g, v, s, beta1, one_minus_beta1, beta2, one_minus_beta2, eps_
     ``w -= (v/(sqrt(s) + eps_c2))*step`` with ``eps_c2 = eps*c2`` and
     ``step = lr*c2/c1`` (``c1 = 1-beta1**t``, ``c2 = sqrt(1-beta2**t)``): the
     bias-corrected ``lr*v_hat/(sqrt(s_hat) + eps)``.
-
-    The squares ``g*g`` that ``s`` needs are also added up, in 16 partial sums
-    (lane ``j`` takes the coordinates ``i = j mod 16``) in the buffers' dtype,
-    so the loop stays vectorised without reordering any other operation: the
-    gradient's squared norm comes with the update instead of from one more
-    pass over ``g`` (:meth:`Optimizer.step_sum_squares`). It rounds like any
-    blocked sum (BLAS's dot product is another), so it is not bit-identical to
-    ``np.dot(g, g)``.
     """
     zero = tiny - tiny  # +0 in the dtype of the buffers (tiny * 0 would be float64 in numba)
     if decay != 0:
         for i in range(w.size):
             w[i] -= (w[i] * mask[i]) * decay
-    lanes = np.zeros(16, g.dtype)
-    n = w.size
-    whole = n - n % 16
-    for start in range(0, whole, 16):
-        for j in range(16):
-            i = start + j
-            gi = g[i]
-            g2 = gi * gi
-            lanes[j] += g2
-            vi = v[i] * beta1 + gi * one_minus_beta1
-            vi = zero if abs(vi) < tiny else vi  # a select, not a branch: the loop stays vectorised
-            si = s[i] * beta2 + g2 * one_minus_beta2
-            v[i] = vi
-            s[i] = si
-            w[i] -= (vi / (np.sqrt(si) + eps_c2)) * step
-    for i in range(whole, n):  # the last n mod 16 coordinates
+    for i in range(w.size):
         gi = g[i]
-        g2 = gi * gi
-        lanes[i - whole] += g2
         vi = v[i] * beta1 + gi * one_minus_beta1
-        vi = zero if abs(vi) < tiny else vi
-        si = s[i] * beta2 + g2 * one_minus_beta2
+        vi = zero if abs(vi) < tiny else vi  # a select, not a branch: the loop stays vectorised
+        si = s[i] * beta2 + (gi * gi) * one_minus_beta2
         v[i] = vi
         s[i] = si
         w[i] -= (vi / (np.sqrt(si) + eps_c2)) * step
-    return lanes.sum()
 
 
 class Adam(Optimizer):
@@ -457,16 +418,9 @@ class Adam(Optimizer):
         u *= f(self.lr * c2 / c1)
         w -= u
 
-    def step_sum_squares(self) -> float:
-        """:meth:`Optimizer.step_sum_squares` in one pass: the kernel returns the sum it adds up."""
-        if not jit.enabled():
-            return super().step_sum_squares()
-        self.t += 1
-        return float(self._update_kernel(self.flat.values, self.flat.grads, self.dtype.type))
-
     def _update_kernel(self, w, g, f, mask=None, decay=0.0):
         c1, c2 = self._corrections()
-        return adam_kernel(w, g, self.slots["v"], self.slots["s"], f(self.beta1), f(1.0 - self.beta1), f(self.beta2),
+        adam_kernel(w, g, self.slots["v"], self.slots["s"], f(self.beta1), f(1.0 - self.beta1), f(self.beta2),
                     f(1.0 - self.beta2), f(self.eps * c2), f(self.lr * c2 / c1),
                     w if mask is None else mask, f(decay), self._tiny)
 
@@ -498,7 +452,7 @@ class AdamW(Adam):
         super()._update_numpy(w, g, f)
 
     def _update_kernel(self, w, g, f):
-        return super()._update_kernel(w, g, f, self._mask, self.lr * self.weight_decay if self.weight_decay else 0.0)
+        super()._update_kernel(w, g, f, self._mask, self.lr * self.weight_decay if self.weight_decay else 0.0)
 
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw")

@@ -6,8 +6,7 @@ One epoch::
     for each mini-batch (X_b, y_b), reshuffled from the run's Generator:
         X_b = augment(X_b)                       (training batches only)
         J, logits = forward + loss + backward    (gradients include the L2/L1 term)
-        stop with a DivergenceError if J or ||g|| is not finite (before the update;
-            ||g|| is proven finite without a pass over g where the model bounds it)
+        stop with a DivergenceError if J or ||g|| is not finite (before the update)
         clip the gradients (global norm or value)
         optimizer.step()
     dev loss / accuracy (R^2 for a linear output) on the whole dev set (inference mode)
@@ -15,13 +14,6 @@ One epoch::
 Divergence: a non-finite loss or gradient norm, or a loss 100x above the
 first step's (``trainer.explosion``; None keeps only the non-finite test),
 stops training before the update is applied.
-
-The gradient's norm costs a pass over the gradient buffer before the
-update. When nothing reads the gradients in between (no clipping, no
-``on_backward_end`` hook) and the model's bound on ``sum(g**2)``
-(:mod:`tunenet.nn.step`) proves them finite, that pass is skipped and
-``grad_norm`` comes from the update (:meth:`Optimizer.step_sum_squares`,
-one pass for Adam); a NaN, inf or huge bound takes the check as before.
 
 Every random draw (shuffling, dropout masks, augmentation) comes from one
 ``numpy.random.Generator`` seeded by ``seed``; its state is part of the
@@ -50,11 +42,6 @@ from .history import History
 #: a loss this many times above the first step's loss counts as divergence (Adam's bounded
 #: steps can blow weights up without ever producing a NaN)
 EXPLOSION = 100.0
-
-#: a bound on sum(g**2) (``Sequential.last_grad_bound``) at most this fraction of the dtype's largest
-#: number proves every gradient and the float sum of their squares finite: rounding in the products and
-#: the sums grows a sum of n terms by at most a factor 1 + n*eps, far below 1e6 for any model here
-GRAD_BOUND_LIMIT = 1e-6
 
 
 def accuracy(logits: np.ndarray, y: np.ndarray, output: str) -> float:
@@ -220,27 +207,19 @@ class Trainer:
         l2, l1, loss, augment, clip, rng = self.l2, self.l1, self.loss, self.augment, self.clip, self.rng
         backward_hooks, step_hooks = self._hooks("on_backward_end"), self._hooks("on_step_end")
         steps, dot, isfinite, step, explosion = self.history.steps, np.dot, math.isfinite, opt.step, self.explosion
-        # Nothing reads the gradients between the backward pass and the update (no clipping, no hook): when the
-        # model's bound on sum(g**2) proves them finite, their norm comes from the update's own pass.
-        norm_after = clip is None and not backward_hooks
-        step_sum_squares, bound_limit = opt.step_sum_squares, GRAD_BOUND_LIMIT * float(np.finfo(model.dtype).max)
         for xb, yb in batches:
             if augment is not None:
                 xb = augment(xb, rng)
             if per_step:
                 opt.lr = self.base_lr(self.epoch) * self.lr_factor
             value, logits = loss_and_grads(xb, yb, l2, l1, loss, batches.weights)
-            # S(X_b) as gathered; an augmented batch is another X
-            proven_finite = norm_after and augment is None \
-                and model.grad_bound(batches.sum_squares) <= bound_limit  # False for a NaN bound
-            g2 = 0.0 if proven_finite else float(dot(grads, grads))
+            g2 = float(dot(grads, grads))
             if self.first_loss is None:
                 self.first_loss = value
             exploded = explosion is not None and value > explosion * max(self.first_loss, 1e-3)
             if not (isfinite(value) and isfinite(g2)) or exploded:
                 raise DivergenceError(self._divergence_message(value, g2))
-            if not proven_finite:
-                self.grad_norm = math.sqrt(g2)
+            self.grad_norm = math.sqrt(g2)
             m = xb.shape[0]
             data_loss = model.last_data_loss  # J less the penalty, computed once by loss_and_grads
             hits = model.last_correct  # counted by the fused softmax kernel, else None
@@ -248,10 +227,7 @@ class Trainer:
                 clip.apply(grads)
             for hook in backward_hooks:
                 hook(self)
-            if proven_finite:
-                self.grad_norm = math.sqrt(step_sum_squares())
-            else:
-                step()
+            step()
             self.step += 1
             steps.append(value)
             for hook in step_hooks:
