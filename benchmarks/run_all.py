@@ -77,13 +77,14 @@ def main() -> None:
                               "args": cmd[2:]}
         if proc.returncode:
             print(f"!!! {name} failed with status {proc.returncode}", flush=True)
+    seconds = round(time.perf_counter() - started, 1)
     if args.only:
-        log["reruns"][-1]["seconds"] = round(time.perf_counter() - started, 1)
+        log["reruns"][-1]["seconds"] = seconds
     else:
-        log["seconds"] = round(time.perf_counter() - started, 1)
+        log["seconds"] = seconds
         log["machine_end"] = machine()
     save_results("run_all", log)
-    print(f"\nsuite finished in {(time.perf_counter() - started) / 60:.1f} min", flush=True)
+    print(f"\nsuite finished in {seconds / 60:.1f} min", flush=True)
     if not args.no_doc:
         from report import write_report
 
