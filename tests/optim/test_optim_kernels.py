@@ -99,35 +99,3 @@ def test_kernel_flushes_subnormal_first_moments_as_the_numpy_update_does(name, d
     finite = np.isfinite(v)
     assert np.all((v[finite] == 0) | (np.abs(v[finite]) >= tiny))
     assert np.count_nonzero(v[finite] == 0) > 0 and np.count_nonzero(np.abs(v[finite]) >= tiny) > 0
-
-
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("name", ["adam", "adamw"])
-def test_update_block_by_block_is_step_bit_for_bit(name, dtype):
-    """start_step + update_block over blocks that tile the buffers, last first, is step(); each returns its sums."""
-    blockwise, whole = make(name, dtype), make(name, dtype)
-    n = whole.flat.grads.size
-    blocks = [(90, n), (5, 90), (0, 5)]
-    rng = np.random.default_rng(5)
-    for t in range(20):
-        grad = rng.standard_normal(n).astype(dtype) * dtype(10.0 ** rng.integers(-4, 2))
-        whole.flat.grads[...] = grad
-        whole.step()
-        blockwise.flat.grads[...] = grad
-        blockwise.start_step()
-        results = [blockwise.update_block(lo, hi) for lo, hi in blocks]
-        np.testing.assert_array_equal(blockwise.flat.values, whole.flat.values)
-        for slot in whole.slots:
-            np.testing.assert_array_equal(blockwise.slots[slot], whole.slots[slot])
-        assert blockwise.t == whole.t == t + 1
-        for (lo, hi), (squares, top) in zip(blocks, results):
-            exact = float(np.sum(grad[lo:hi].astype(np.float64) ** 2))
-            assert squares == pytest.approx(exact, rel=1e-5 if dtype == np.float32 else 1e-12)
-            assert top == np.abs(blockwise.flat.values[lo:hi]).max()  # max|w| after the update
-
-
-def test_only_adam_and_adamw_update_block_by_block():
-    assert make("adam", np.float32).update_block is not None and make("adamw", np.float32).update_block is not None
-    for name in ("sgd", "momentum", "rmsprop"):
-        assert make(name, np.float32).update_block is None

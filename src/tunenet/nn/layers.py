@@ -263,21 +263,12 @@ def bias_relu_kernel(z, b, zero):
     ``maximum`` keeps NaN and returns its first argument on ties (``-0.0``
     stays ``-0.0``), so the comparison is ``v >= 0 or v != v``: the result is
     bit-identical to the two NumPy passes. ``zero`` is 0 in ``z``'s dtype.
-
-    Returns ``max(z)`` after the update, kept per column so the loop stays
-    vectorised: the activations' bound in
-    :meth:`tunenet.nn.step.DenseReluStep.gradient_bound` (a NaN activation
-    need not show in it; it makes the loss NaN, which stops that step first).
     """
     m, n = z.shape
-    top = np.zeros(n, z.dtype)
     for i in range(m):
         for j in range(n):
             v = z[i, j] + b[j]
-            v = v if (v >= 0 or v != v) else zero
-            z[i, j] = v
-            top[j] = max(top[j], v)
-    return top.max() if n else zero
+            z[i, j] = v if (v >= 0 or v != v) else zero
 
 
 @jit.kernel()

@@ -194,21 +194,6 @@ class Sequential:
         return self._fused_head and type(loss) is SoftmaxCrossEntropy and sample_weight is None \
             and getattr(y, "shape", None) == (X.shape[0],) and y.dtype.kind in "iu"
 
-    def _float64_step(self, m: int) -> bool:
-        """Whether a training step on ``m`` rows runs in float64 (see :meth:`loss_and_grads`)."""
-        return self.dtype == np.float32 and m * self.n_parameters <= self.float64_step_limit
-
-    def fused_step(self, X, y, loss: Loss | None = None, sample_weight=None) -> DenseReluStep | None:
-        """The :class:`~tunenet.nn.step.DenseReluStep` :meth:`loss_and_grads` would run on this batch, or None.
-
-        For a caller that runs its :meth:`~tunenet.nn.step.DenseReluStep.forward` and
-        :meth:`~tunenet.nn.step.DenseReluStep.backward` itself (the trainer's layer-by-layer update);
-        its ``J`` has no penalty, so it stands for ``loss_and_grads`` only with ``l2 = l1 = 0``.
-        """
-        if self._float64_step(X.shape[0]) or not self._fused_loss(X, y, loss or self.loss, sample_weight):
-            return None
-        return self._bound_step(X)
-
     def _bound_step(self, X) -> DenseReluStep | None:
         """The :class:`~tunenet.nn.step.DenseReluStep` for this batch's shape (made on first use), or None.
 
@@ -252,7 +237,7 @@ class Sequential:
         """
         loss = loss or self.loss
         m = X.shape[0]
-        if self._float64_step(m):
+        if self.dtype == np.float32 and m * self.n_parameters <= self.float64_step_limit:
             X = X.astype(np.float64)  # a small step: float64 passes over the float32 weights
         fused_loss = self._fused_loss(X, y, loss, sample_weight)
         step = self._bound_step(X) if fused_loss else None

@@ -29,8 +29,6 @@ Shapes: ``X (m, n_0)`` C-contiguous in the model's dtype, ``W_l (n_{l-1}, n_l)``
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .. import blas, jit
@@ -51,35 +49,8 @@ def chain(layers) -> list[Dense] | None:
     return [*dense, last]
 
 
-@jit.kernel()
-def max_abs_kernel(x):
-    """``max|x|`` of ``x (m, n)``, ``n >= 1``, kept per column so the loop stays vectorised (a batch's input bound)."""
-    m, n = x.shape
-    top = np.zeros(n, x.dtype)
-    for i in range(m):
-        for j in range(n):
-            top[j] = max(top[j], abs(x[i, j]))
-    return top.max()
-
-
-def _block(layer: Dense, grads: np.ndarray) -> tuple[int, int] | None:
-    """``(lo, hi)``: where ``layer``'s ``W`` and ``b`` sit side by side in the flat ``grads``, or None."""
-    base, size = grads.__array_interface__["data"][0], grads.itemsize
-    w = (layer.W.grad.__array_interface__["data"][0] - base) // size
-    b = (layer.b.grad.__array_interface__["data"][0] - base) // size
-    lo, hi = min(w, b), max(w + layer.W.size, b + layer.b.size)
-    return (lo, hi) if hi - lo == layer.W.size + layer.b.size and 0 <= lo and hi <= grads.size else None
-
-
 class DenseReluStep:
-    """The training pass of ``layers`` (a :func:`chain`) on batches shaped like ``x``.
-
-    :meth:`run` is :meth:`forward` then :meth:`backward`. Between them a
-    trainer can look at the loss, and with :meth:`gradient_bound` know, before
-    any gradient exists, that none of them can overflow; it may then have
-    :meth:`backward` hand each layer's finished gradient block (``blocks``) to
-    the optimiser at once, while it is still in cache (``docs/training.md``).
-    """
+    """The training pass of ``layers`` (a :func:`chain`) on batches shaped like ``x``."""
 
     def __init__(self, layers, x: np.ndarray, grads: np.ndarray) -> None:
         dense = chain(layers)
@@ -87,20 +58,16 @@ class DenseReluStep:
             raise ValueError("not a Dense -> ReLU chain with a Dense head")
         m, dtype = x.shape[0], x.dtype
         self.grads = grads  # the flat gradient buffer the layers' W.grad / b.grad were views of when bound
-        self.dense = dense
         relus = layers[1:-1:2]
         f = dtype.type
         self.bias_relu, self.relu_mask_db = jit.compiled(bias_relu_kernel), jit.compiled(relu_mask_db_inplace_kernel)
-        self.max_abs = jit.compiled(max_abs_kernel)
         self.one, self.zero = f(1), f(0)
-        self.rows = m
         acts = [x]  # A_0 = x stands for every batch of this shape
-        self.forward_passes = []
+        self.forward = []
         for layer, relu in zip(dense[:-1], relus):
             z = layer._buffer("z", (m, layer.n_out), dtype)
-            self.forward_passes.append((blas.bind(acts[-1], layer.W.value, z), z, layer.b.value, layer, relu))
+            self.forward.append((blas.bind(acts[-1], layer.W.value, z), z, layer.b.value, layer, relu))
             acts.append(z)
-        self.act_max = [0.0] * len(dense)  # max|A_l|, l = 0..L-1, of the last forward (A_0's on demand)
         last = dense[-1]
         self.logits = last._buffer("z", (m, last.n_out), dtype)
         self.head = blas.bind(acts[-1], last.W.value, self.logits)
@@ -109,7 +76,7 @@ class DenseReluStep:
         self.b_last, self.db_last = last.b.value, last.b.grad
         # per layer above the first, last first: (dW product, its left operand, dA product, its left operand,
         # the arguments of the layer below's ReLU mask + db kernel, which turns dA into dZ in place)
-        self.backward_passes = []
+        self.backward = []
         dz = self.dlogits
         for i in range(len(dense) - 1, -1, -1):
             layer = dense[i]
@@ -121,92 +88,24 @@ class DenseReluStep:
             dx = layer._buffer("dx", (m, layer.n_in), dtype)
             grad_x = blas.bind(dz, layer.W.value.T, dx)                     # dA_{l-1} = dZ_l @ W_l.T
             below = dense[i - 1]
-            self.backward_passes.append((grad_w, left.T, grad_x, dz, (dx, left, below.b.grad)))
+            self.backward.append((grad_w, left.T, grad_x, dz, (dx, left, below.b.grad)))
             dz = dx                                                         # dZ_{l-1}, in dA_{l-1}'s array
-        # each layer's [W, b] in the flat buffers, last layer first; None unless they tile the buffers
-        blocks = [_block(layer, grads) for layer in reversed(dense)]
-        covered = sum(hi - lo for lo, hi in blocks) if None not in blocks else -1
-        self.blocks = blocks if covered == grads.size and len({lo for lo, _ in blocks}) == len(blocks) else None
-        self.safe_bound = math.sqrt(float(np.finfo(dtype).max) * 1e-6 / max(grads.size, 1))
-        # the proof reads the batch once (max|x|) where the norm's check reads the gradients once: it pays
-        # when the batch is the smaller of the two (measured: docs/training.md)
-        self.layerwise_pays = self.blocks is not None and x.size < grads.size
 
     def run(self, x: np.ndarray, y: np.ndarray, loss: SoftmaxCrossEntropy) -> tuple[float, int]:
         """Forward, loss and backward on ``(x, y)``; fills the gradients, returns ``(J, correct)``."""
-        result = self.forward(x, y, loss)
-        self.backward(x)
-        return result
-
-    def forward(self, x: np.ndarray, y: np.ndarray, loss: SoftmaxCrossEntropy) -> tuple[float, int]:
-        """The forward pass and the loss: returns ``(J, correct)``; fills ``dlogits`` and the head's ``db``."""
-        zero, h, bias_relu, act_max = self.zero, x, self.bias_relu, self.act_max
-        for k, (product, z, b, layer, relu) in enumerate(self.forward_passes, 1):
+        zero, h, bias_relu = self.zero, x, self.bias_relu
+        for product, z, b, layer, relu in self.forward:
             product(h)
-            act_max[k] = bias_relu(z, b, zero)
+            bias_relu(z, b, zero)
             layer._x, relu._y = h, z  # what forward_relu caches (an inference pass in between clears them)
             h = z
         self.head(h)
         self.last._x = h
-        return loss.fused_data_loss(self.logits, self.b_last, y, self.dlogits, self.db_last)
-
-    def backward(self, x: np.ndarray, update=None) -> list:
-        """The backward pass after :meth:`forward` on the same ``x``: fills the flat gradients.
-
-        ``update(lo, hi)``, if given, is called on each layer's block
-        (``blocks``, last layer first) once its gradient is final and the
-        pass no longer reads its weights; the results are returned in that
-        order (``[]`` without ``update``).
-        """
-        one, zero, relu_mask_db = self.one, self.zero, self.relu_mask_db
-        blocks, results = self.blocks, []
-        for k, (grad_w, left_t, grad_x, dz, (dx, y_below, db_below)) in enumerate(self.backward_passes):
+        value, correct = loss.fused_data_loss(self.logits, self.b_last, y, self.dlogits, self.db_last)
+        one, relu_mask_db = self.one, self.relu_mask_db
+        for grad_w, left_t, grad_x, dz, (dx, y_below, db_below) in self.backward:
             grad_w(left_t)
             grad_x(dz)
             relu_mask_db(dx, y_below, db_below, one, zero)
-            if update is not None:
-                results.append(update(*blocks[k]))
         self.grad_w_first(x.T)
-        if update is not None:
-            results.append(update(*blocks[-1]))
-        return results
-
-    def gradient_bound(self, x: np.ndarray, weight_max: list[float]) -> float:
-        """A bound on every ``|dZ_l|``, ``|dW_l|`` and ``|db_l|`` of the backward pass after :meth:`forward`.
-
-        With ``weight_max[k] >= max|W|`` of the layers, last first (the
-        ``max|w|`` :meth:`backward`'s updates return), ``a_l = max|A_l|``
-        (``A_0 = x``) and ``|dZ_L| <= 1/m`` (softmax cross-entropy:
-        ``dZ_L = (p - onehot)/m``), for ``l = L..1``::
-
-            |dW_l| <= m a_{l-1} d_l      |db_l| <= m d_l      d_{l-1} = n_l d_l max|W_l|  (|dZ_{l-1}| <= d_{l-1})
-
-        as each entry is a sum of at most ``m`` (``n_l``) products of bounded
-        terms and the ReLU mask does not enlarge them. Returned: the sum of
-        all these bounds (at least their maximum), in float64 with ``2/m`` for
-        ``1/m`` to cover rounding, so an infinite or NaN term makes it inf or NaN.
-        """
-        m, act_max, dense = self.rows, self.act_max, self.dense
-        act_max[0] = self.max_abs(x)
-        d = 2.0 / m
-        total = d
-        for k in range(len(dense)):
-            i = len(dense) - 1 - k  # dense[i] is layer l = i + 1; its input is A_i
-            total += m * float(act_max[i]) * d + m * d
-            if i:
-                d = dense[i].n_out * d * weight_max[k]
-                total += d
-        return total
-
-    def gradients_bounded(self, x: np.ndarray, weight_max: list[float]) -> bool:
-        """Whether :meth:`gradient_bound` proves every gradient finite and ``sum(g**2)`` far from overflow.
-
-        ``n`` gradients of at most ``G`` have ``sum(g**2) <= n G**2``; the
-        step is safe when that is at most ``1e-6`` of the dtype's largest
-        number (room for the rounding of the products and sums).
-        """
-        return self.gradient_bound(x, weight_max) <= self.safe_bound
-
-    def weight_max(self) -> list[float]:
-        """``max|W|`` of each layer, last first, from the weights as they are (a pass over them)."""
-        return [float(np.max(np.abs(layer.W.value))) for layer in reversed(self.dense)]
+        return value, correct

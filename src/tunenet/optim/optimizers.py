@@ -119,9 +119,6 @@ class Optimizer:
 
     slot_names: tuple[str, ...] = ()
     n_work: int = 1
-    #: ``start_step()`` + ``update_block(lo, hi)``: the update a block of the flat buffers at a time,
-    #: for the optimisers that have it (:class:`Adam`, :class:`AdamW`); None for the others
-    update_block = None
 
     def __init__(self, params, lr: float, **hyper) -> None:
         self.flat = _flat(params)
@@ -367,47 +364,19 @@ def adam_kernel(w, g, v, s, beta1, one_minus_beta1, beta2, one_minus_beta2, eps_
     ``w -= (v/(sqrt(s) + eps_c2))*step`` with ``eps_c2 = eps*c2`` and
     ``step = lr*c2/c1`` (``c1 = 1-beta1**t``, ``c2 = sqrt(1-beta2**t)``): the
     bias-corrected ``lr*v_hat/(sqrt(s_hat) + eps)``.
-
-    Returns ``(sum(g**2), max|w|)`` over the buffers, ``w`` after the update,
-    both in the buffers' dtype (16 partial sums and maxima, so the loop stays
-    vectorised; the update itself is element by element and does not depend
-    on them): the trainer's gradient norm and weight bound when it updates a
-    model layer by layer (:meth:`Adam.update_block`). ``max`` passes a NaN
-    weight over; a step that could make one is never taken on this path.
     """
     zero = tiny - tiny  # +0 in the dtype of the buffers (tiny * 0 would be float64 in numba)
     if decay != 0:
         for i in range(w.size):
             w[i] -= (w[i] * mask[i]) * decay
-    squares = np.zeros(16, g.dtype)
-    top = np.zeros(16, w.dtype)
-    n = w.size
-    whole = n - n % 16
-    for start in range(0, whole, 16):  # numba vectorises the constant 16 lanes, then the tail runs the same body
-        for lane in range(16):
-            i = start + lane
-            gi = g[i]
-            vi = v[i] * beta1 + gi * one_minus_beta1
-            vi = zero if abs(vi) < tiny else vi  # a select, not a branch: the loop stays vectorised
-            si = s[i] * beta2 + (gi * gi) * one_minus_beta2
-            v[i] = vi
-            s[i] = si
-            wi = w[i] - (vi / (np.sqrt(si) + eps_c2)) * step
-            w[i] = wi
-            squares[lane] += gi * gi
-            top[lane] = max(top[lane], abs(wi))
-    for i in range(whole, n):
+    for i in range(w.size):
         gi = g[i]
         vi = v[i] * beta1 + gi * one_minus_beta1
-        vi = zero if abs(vi) < tiny else vi
+        vi = zero if abs(vi) < tiny else vi  # a select, not a branch: the loop stays vectorised
         si = s[i] * beta2 + (gi * gi) * one_minus_beta2
         v[i] = vi
         s[i] = si
-        wi = w[i] - (vi / (np.sqrt(si) + eps_c2)) * step
-        w[i] = wi
-        squares[0] += gi * gi
-        top[0] = max(top[0], abs(wi))
-    return squares.sum(), top.max()
+        w[i] -= (vi / (np.sqrt(si) + eps_c2)) * step
 
 
 class Adam(Optimizer):
@@ -449,43 +418,11 @@ class Adam(Optimizer):
         u *= f(self.lr * c2 / c1)
         w -= u
 
-    def _update_kernel(self, w, g, f):
-        adam_kernel(w, g, self.slots["v"], self.slots["s"], *self._kernel_constants(f), self._decay_mask(w, None),
-                    f(self._decay()), self._tiny)
-
-    def _kernel_constants(self, f) -> tuple:
-        """``adam_kernel``'s ``beta1, 1-beta1, beta2, 1-beta2, eps*c2, lr*c2/c1`` for step ``t``, in the dtype."""
+    def _update_kernel(self, w, g, f, mask=None, decay=0.0):
         c1, c2 = self._corrections()
-        return (f(self.beta1), f(1.0 - self.beta1), f(self.beta2), f(1.0 - self.beta2), f(self.eps * c2),
-                f(self.lr * c2 / c1))
-
-    def _decay(self) -> float:
-        """AdamW's ``lr*weight_decay`` (0: plain Adam, the kernel skips its decay pass)."""
-        return 0.0
-
-    def _decay_mask(self, w: np.ndarray, block: slice | None) -> np.ndarray:
-        """The kernel's ``mask`` argument: unused without decay (any array of the block's size will do)."""
-        return w
-
-    # -- the update one block of the flat buffers at a time --------------------
-    def start_step(self) -> None:
-        """Begin step ``t + 1`` for :meth:`update_block`: the counter and this step's kernel constants.
-
-        ``start_step()`` followed by ``update_block`` over blocks that cover
-        the flat buffers once is :meth:`step`, bit for bit (the update is
-        element-wise); the trainer uses it to update each layer as soon as
-        its gradient is complete (``docs/training.md``).
-        """
-        self.t += 1
-        f = self.dtype.type
-        self._block_constants = (*self._kernel_constants(f), f(self._decay()), self._tiny)
-
-    def update_block(self, lo: int, hi: int) -> tuple[float, float]:
-        """Update ``values[lo:hi]`` from ``grads[lo:hi]``; returns ``(sum(g**2), max|w|)`` of the block."""
-        block = slice(lo, hi)
-        w, (beta1, omb1, beta2, omb2, eps_c2, step, decay, tiny) = self.flat.values[block], self._block_constants
-        return adam_kernel(w, self.flat.grads[block], self.slots["v"][block], self.slots["s"][block], beta1, omb1,
-                           beta2, omb2, eps_c2, step, self._decay_mask(w, block), decay, tiny)
+        adam_kernel(w, g, self.slots["v"], self.slots["s"], f(self.beta1), f(1.0 - self.beta1), f(self.beta2),
+                    f(1.0 - self.beta2), f(self.eps * c2), f(self.lr * c2 / c1),
+                    w if mask is None else mask, f(decay), self._tiny)
 
 
 class AdamW(Adam):
@@ -514,11 +451,8 @@ class AdamW(Adam):
             w -= u
         super()._update_numpy(w, g, f)
 
-    def _decay(self) -> float:
-        return self.lr * self.weight_decay if self.weight_decay else 0.0
-
-    def _decay_mask(self, w: np.ndarray, block: slice | None) -> np.ndarray:
-        return self._mask if block is None else self._mask[block]
+    def _update_kernel(self, w, g, f):
+        super()._update_kernel(w, g, f, self._mask, self.lr * self.weight_decay if self.weight_decay else 0.0)
 
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw")

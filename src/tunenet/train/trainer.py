@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .. import blas, jit
+from .. import blas
 from ..cores import available_cores
 from ..data.batches import MiniBatches
 from ..errors import ConfigError, DataError, DivergenceError
@@ -207,54 +207,27 @@ class Trainer:
         l2, l1, loss, augment, clip, rng = self.l2, self.l1, self.loss, self.augment, self.clip, self.rng
         backward_hooks, step_hooks = self._hooks("on_backward_end"), self._hooks("on_step_end")
         steps, dot, isfinite, step, explosion = self.history.steps, np.dot, math.isfinite, opt.step, self.explosion
-        # layer by layer: each layer's update as soon as its gradient is final (a proof that no gradient can
-        # overflow stands in for the norm's check before the update); nothing may sit between backward and step
-        layerwise = opt.update_block is not None and opt.flat.grads is grads and jit.enabled() and clip is None \
-            and not backward_hooks and not step_hooks and not l2 and not l1
-        step_loss, weight_max = loss or model.loss, None
         for xb, yb in batches:
             if augment is not None:
                 xb = augment(xb, rng)
             if per_step:
                 opt.lr = self.base_lr(self.epoch) * self.lr_factor
-            bound = model.fused_step(xb, yb, step_loss, batches.weights) if layerwise else None
-            updated = False
-            if bound is not None and bound.layerwise_pays:
-                value, hits = bound.forward(xb, yb, step_loss)
-                model.last_data_loss, model.last_correct, logits = value, hits, bound.logits
-                if self.first_loss is None:
-                    self.first_loss = value
-                exploded = explosion is not None and value > explosion * max(self.first_loss, 1e-3)
-                if weight_max is None:
-                    weight_max = bound.weight_max()
-                if isfinite(value) and not exploded and bound.gradients_bounded(xb, weight_max):
-                    opt.start_step()
-                    updates = bound.backward(xb, opt.update_block)  # [(sum(g**2), max|w|)] per layer, last first
-                    g2 = sum(sum_squares for sum_squares, _ in updates)
-                    weight_max = [float(top) for _, top in updates]
-                    updated = True
-                else:  # no proof: the gradients, their norm and its check as on the other path
-                    bound.backward(xb)
-            else:
-                value, logits = loss_and_grads(xb, yb, l2, l1, loss, batches.weights)
-            if not updated:
-                g2 = float(dot(grads, grads))
-                if self.first_loss is None:
-                    self.first_loss = value
-                exploded = explosion is not None and value > explosion * max(self.first_loss, 1e-3)
-                if not (isfinite(value) and isfinite(g2)) or exploded:
-                    raise DivergenceError(self._divergence_message(value, g2))
+            value, logits = loss_and_grads(xb, yb, l2, l1, loss, batches.weights)
+            g2 = float(dot(grads, grads))
+            if self.first_loss is None:
+                self.first_loss = value
+            exploded = explosion is not None and value > explosion * max(self.first_loss, 1e-3)
+            if not (isfinite(value) and isfinite(g2)) or exploded:
+                raise DivergenceError(self._divergence_message(value, g2))
             self.grad_norm = math.sqrt(g2)
             m = xb.shape[0]
             data_loss = model.last_data_loss  # J less the penalty, computed once by loss_and_grads
             hits = model.last_correct  # counted by the fused softmax kernel, else None
-            if not updated:
-                if clip is not None:
-                    clip.apply(grads)
-                for hook in backward_hooks:
-                    hook(self)
-                step()
-                weight_max = None  # step() does not report the weights' bound
+            if clip is not None:
+                clip.apply(grads)
+            for hook in backward_hooks:
+                hook(self)
+            step()
             self.step += 1
             steps.append(value)
             for hook in step_hooks:
